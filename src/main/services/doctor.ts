@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import type { DoctorCheck, DoctorReport } from '../../shared/api';
 import { initTfjsBackend } from '../../core/qat/backend';
+import { sqliteVersion } from '../store/probe';
 import { findChromium, findElectronBinary, findOnPath, runCommand } from './environment';
 
 const MIN_NODE = [20, 19] as const;
@@ -112,12 +113,8 @@ async function checkTfjs(): Promise<{ check: DoctorCheck; backend: DoctorReport[
 
 function checkSqlite(): DoctorCheck {
   try {
-    const require = createRequire(import.meta.url);
-    const Database = require('better-sqlite3') as new (file: string) => { prepare(sql: string): { get(): unknown }; close(): void };
-    const db = new Database(':memory:');
-    const row = db.prepare('select sqlite_version() as v').get() as { v: string };
-    db.close();
-    return { id: 'sqlite', label: 'SQLite (better-sqlite3)', ok: true, required: true, version: row.v, detail: `SQLite ${row.v} through better-sqlite3.`, fix: null };
+    const v = sqliteVersion();
+    return { id: 'sqlite', label: 'SQLite (better-sqlite3)', ok: true, required: true, version: v, detail: `SQLite ${v} through better-sqlite3.`, fix: null };
   } catch (e) {
     return {
       id: 'sqlite',

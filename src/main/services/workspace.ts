@@ -29,7 +29,7 @@ export function checkWorkspaceDir(dir: string): string {
       stat = fs.statSync(probe);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') {
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') {
         throw new UserError('bad-workspace', `Workspace '${abs}' cannot be used: '${probe}' is not reachable (${code}).`);
       }
     }
