@@ -1,0 +1,63 @@
+/**
+ * CONCATENATION along `axis` (negative counts from the end), then the fused activation.
+ * With outer = Π shape[:axis], each input contributes a contiguous run of Π shape_i[axis:]
+ * elements per outer index.
+ */
+import { UnsupportedError } from '../../errors';
+import type { ActivationRange } from '../activation';
+import { activationRange, clampRange } from '../activation';
+import { defineKernel } from '../kernel';
+import { allFloat32, f32 } from '../kernel-util';
+import { normaliseAxis, numElements, shapeToString } from '../tensor-utils';
+
+export interface ConcatenationFloatState {
+  outer: number;
+  /** Elements each input contributes per outer index. */
+  runs: number[];
+  range: ActivationRange;
+}
+
+export const concatenationFloat32 = defineKernel<'CONCATENATION', ConcatenationFloatState>({
+  opType: 'CONCATENATION',
+  flavour: 'float32',
+  accepts: allFloat32,
+  prepare({ op, label, inputs }) {
+    if (inputs.length === 0 || inputs.some((t) => !t)) throw new UnsupportedError(`${label} has a missing input.`);
+    const first = inputs[0]!;
+    const rank = first.shape.length;
+    const axis = normaliseAxis(op.options.axis, rank);
+    if (axis < 0) throw new UnsupportedError(`${label} concatenates along axis ${op.options.axis} of rank-${rank} inputs.`);
+    const outShape = [...first.shape];
+    outShape[axis] = 0;
+    for (const t of inputs) {
+      const s = t!.shape;
+      if (s.length !== rank || s.some((d, i) => i !== axis && d !== first.shape[i])) {
+        throw new UnsupportedError(
+          `${label} cannot concatenate ${shapeToString(s)} with ${shapeToString(first.shape)} along axis ${axis}.`,
+        );
+      }
+      outShape[axis] += s[axis];
+    }
+    return {
+      outputShapes: [outShape],
+      state: {
+        outer: numElements(first.shape.slice(0, axis)),
+        runs: inputs.map((t) => numElements(t!.shape.slice(axis))),
+        range: activationRange(op.options.fusedActivationFunction, label),
+      },
+    };
+  },
+  run({ inputs, outputs }, { outer, runs, range }) {
+    const y = f32(outputs[0].data);
+    let off = 0;
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < runs.length; i++) {
+        const run = runs[i];
+        const x = f32(inputs[i]!.data);
+        // an element loop rather than set(subarray()): no view objects per inference
+        for (let k = 0, src = o * run; k < run; k++) y[off++] = x[src + k];
+      }
+    }
+    clampRange(y, 0, y.length, range);
+  },
+});

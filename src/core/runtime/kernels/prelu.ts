@@ -1,0 +1,52 @@
+/**
+ * PRELU: out = x ≥ 0 ? x : α·x, with α broadcast against x (typically per channel,
+ * shape [1, 1, C] or [C]).
+ */
+import { defineKernel } from '../kernel';
+import type { BroadcastPlan } from '../broadcast';
+import { planBroadcast } from '../broadcast';
+import { allFloat32, f32, requireInput } from '../kernel-util';
+
+export interface PreluFloatState {
+  plan: BroadcastPlan;
+}
+
+export const preluFloat32 = defineKernel<'PRELU', PreluFloatState>({
+  opType: 'PRELU',
+  flavour: 'float32',
+  accepts: allFloat32,
+  prepare({ label, inputs }) {
+    const x = requireInput(label, inputs, 0, 'data');
+    const alpha = requireInput(label, inputs, 1, 'alpha');
+    const plan = planBroadcast(label, x.shape, alpha.shape);
+    return { outputShapes: [plan.outShape], state: { plan } };
+  },
+  run({ inputs, outputs }, { plan }) {
+    const x = f32(inputs[0]!.data);
+    const a = f32(inputs[1]!.data);
+    const y = f32(outputs[0].data);
+    const { dims, stridesA, stridesB, counter } = plan;
+    const rank = dims.length;
+    const inner = dims[rank - 1];
+    const ix = stridesA[rank - 1];
+    const ia = stridesB[rank - 1];
+    counter.fill(0);
+    let offX = 0;
+    let offA = 0;
+    for (let o = 0; o < y.length; o += inner) {
+      for (let i = 0, px = offX, pa = offA; i < inner; i++, px += ix, pa += ia) {
+        const v = x[px];
+        y[o + i] = v >= 0 ? v : v * a[pa];
+      }
+      for (let d = rank - 2; d >= 0; d--) {
+        counter[d]++;
+        offX += stridesA[d];
+        offA += stridesB[d];
+        if (counter[d] < dims[d]) break;
+        offX -= stridesA[d] * dims[d];
+        offA -= stridesB[d] * dims[d];
+        counter[d] = 0;
+      }
+    }
+  },
+});

@@ -1,0 +1,67 @@
+/**
+ * The single place that says which ops the QuantLab runtime implements. One line per kernel
+ * flavour; an op type may appear several times (float32 today, int8 beside it later) and the
+ * interpreter picks the first entry whose `accepts` takes the op's dtypes.
+ */
+import type { AnyKernelConfig } from '../kernel';
+import { addFloat32 } from './add';
+import { averagePool2dFloat32 } from './average-pool-2d';
+import { concatenationFloat32 } from './concatenation';
+import { conv2dFloat32 } from './conv-2d';
+import { convolution2dTransposeBiasFloat32 } from './convolution-2d-transpose-bias';
+import { depthToSpaceKernel } from './depth-to-space';
+import { depthwiseConv2dFloat32 } from './depthwise-conv-2d';
+import { dequantizeFloat32 } from './dequantize';
+import { fullyConnectedFloat32 } from './fully-connected';
+import { hardSwishFloat32 } from './hard-swish';
+import { leakyReluFloat32 } from './leaky-relu';
+import { logisticFloat32 } from './logistic';
+import { maxPool2dFloat32 } from './max-pool-2d';
+import { meanFloat32 } from './mean';
+import { mulFloat32 } from './mul';
+import { padFloat32 } from './pad';
+import { preluFloat32 } from './prelu';
+import { quantizeFloat32 } from './quantize';
+import { reluFloat32 } from './relu';
+import { relu6Float32 } from './relu6';
+import { reshapeKernel } from './reshape';
+import { resizeBilinearFloat32 } from './resize-bilinear';
+import { resizeNearestNeighborFloat32 } from './resize-nearest-neighbor';
+import { softmaxFloat32 } from './softmax';
+import { spaceToDepthKernel } from './space-to-depth';
+import { squeezeKernel } from './squeeze';
+import { subFloat32 } from './sub';
+import { tanhFloat32 } from './tanh';
+import { transposeConvFloat32 } from './transpose-conv';
+
+export const ALL_KERNELS: readonly AnyKernelConfig[] = [
+  addFloat32,
+  averagePool2dFloat32,
+  concatenationFloat32,
+  conv2dFloat32,
+  convolution2dTransposeBiasFloat32,
+  depthToSpaceKernel,
+  depthwiseConv2dFloat32,
+  dequantizeFloat32,
+  fullyConnectedFloat32,
+  hardSwishFloat32,
+  leakyReluFloat32,
+  logisticFloat32,
+  maxPool2dFloat32,
+  meanFloat32,
+  mulFloat32,
+  padFloat32,
+  preluFloat32,
+  quantizeFloat32,
+  reluFloat32,
+  relu6Float32,
+  reshapeKernel,
+  resizeBilinearFloat32,
+  resizeNearestNeighborFloat32,
+  softmaxFloat32,
+  spaceToDepthKernel,
+  squeezeKernel,
+  subFloat32,
+  tanhFloat32,
+  transposeConvFloat32,
+];
