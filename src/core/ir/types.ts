@@ -124,6 +124,21 @@ export interface Graph {
 
 export type ModelFormat = 'tflite' | 'tfjs-layers' | 'keras' | 'onnx';
 
+/** A named blob stored with the model (TFLite metadata such as 'min_runtime_version'), kept for round-tripping. */
+export interface ModelMetadata {
+  name: string;
+  data: Uint8Array;
+}
+
+/** A named entry point (TFLite SignatureDef): aliases for some of a subgraph's tensors. */
+export interface Signature {
+  key: string;
+  /** Index into `Model.subgraphs`. */
+  subgraph: number;
+  inputs: { name: string; tensor: number }[];
+  outputs: { name: string; tensor: number }[];
+}
+
 export interface Model {
   format: ModelFormat;
   /** Subgraph 0 is the main graph. */
@@ -131,4 +146,8 @@ export interface Model {
   description?: string;
   /** Free-form facts the reader found (producer, version, …), shown by `inspect`. */
   producer?: string;
+  /** Metadata blobs stored in the file (TFLite `Model.metadata`), written back unchanged. */
+  metadata?: ModelMetadata[];
+  /** Named entry points (TFLite signature defs). */
+  signatures?: Signature[];
 }
