@@ -1,0 +1,115 @@
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+
+vi.mock('electron', async () => (await import('../../helpers/electron-stub')).electronModule);
+
+import { electron, resetElectronStub } from '../../helpers/electron-stub';
+import { channelNames, eventNames } from '../../../src/shared/api/contract';
+import type { QuantLabBridge } from '../../../src/shared/api/envelope';
+import { IPC_EVENT, IPC_INVOKE } from '../../../src/shared/ipc';
+import { createBridge } from '../../../src/preload/bridge';
+
+const { ipcRenderer } = electron;
+
+let exposed: Record<string, unknown>;
+let api: QuantLabBridge;
+
+beforeAll(async () => {
+  resetElectronStub();
+  // What electron.vite.config.ts defines when it builds the preload.
+  vi.stubGlobal('__QUANTLAB_API_NAMES__', { channels: channelNames, events: eventNames });
+  await import('../../../src/preload/index');
+  vi.unstubAllGlobals();
+  exposed = { ...electron.contextBridge.exposed };
+  api = exposed.api as QuantLabBridge;
+});
+beforeEach(() => {
+  ipcRenderer.reset();
+});
+
+describe('preload bridge', () => {
+  it("exposes exactly one key, 'api', with exactly transport, invoke and on", () => {
+    expect(Object.keys(exposed)).toEqual(['api']);
+    expect(Object.keys(api).sort()).toEqual(['invoke', 'on', 'transport']);
+    expect(api.transport).toBe('electron');
+    expect(typeof api.invoke).toBe('function');
+    expect(typeof api.on).toBe('function');
+    expect(Object.isFrozen(api)).toBe(true);
+  });
+
+  it('sends a contract channel over IPC_INVOKE and returns the envelope', async () => {
+    ipcRenderer.respond = async () => ({ ok: true, result: { name: 'QuantLab' } });
+    await expect(api.invoke('app.info', {})).resolves.toEqual({ ok: true, result: { name: 'QuantLab' } });
+    expect(ipcRenderer.invocations).toEqual([{ channel: IPC_INVOKE, args: ['app.info', {}] }]);
+  });
+
+  it.each(['fs.readFile', '', 'constructor', '__proto__', 'toString', 'app.info ', 'APP.INFO'])('never sends the unknown channel %j over IPC', async (channel) => {
+    const envelope = await api.invoke(channel, {});
+    expect(envelope).toMatchObject({ ok: false, error: { code: 'unknown-channel' } });
+    expect(ipcRenderer.invocations).toEqual([]);
+  });
+
+  it('rejects non-string channels locally too', async () => {
+    for (const channel of [42, null, undefined, { toString: () => 'app.info' }]) {
+      expect(await api.invoke(channel as unknown as string, {})).toMatchObject({ ok: false, error: { code: 'unknown-channel' } });
+    }
+    expect(ipcRenderer.invocations).toEqual([]);
+  });
+
+  it('turns an IPC failure into a transport envelope instead of throwing', async () => {
+    ipcRenderer.respond = async () => {
+      throw new Error('An object could not be cloned.');
+    };
+    await expect(api.invoke('app.info', {})).resolves.toMatchObject({ ok: false, error: { code: 'transport', message: expect.stringContaining('could not be cloned') } });
+  });
+
+  it('gives the listener only the payload of its own event', () => {
+    const seen: unknown[][] = [];
+    api.on('job.progress', (...args: unknown[]) => seen.push(args));
+    ipcRenderer.deliver(IPC_EVENT, 'job.progress', { jobId: 'a', done: 1 });
+    ipcRenderer.deliver(IPC_EVENT, 'device.changed', { serial: 'x' });
+    ipcRenderer.deliver('some-other-channel', 'job.progress', { jobId: 'b' });
+    expect(seen).toEqual([[{ jobId: 'a', done: 1 }]]);
+  });
+
+  it('unsubscribes, once and for good', () => {
+    const listener = vi.fn();
+    const off = api.on('device.changed', listener);
+    expect(ipcRenderer.listenerCount(IPC_EVENT)).toBe(1);
+    ipcRenderer.deliver(IPC_EVENT, 'device.changed', 1);
+    off();
+    off();
+    ipcRenderer.deliver(IPC_EVENT, 'device.changed', 2);
+    expect(listener.mock.calls).toEqual([[1]]);
+    expect(ipcRenderer.listenerCount(IPC_EVENT)).toBe(0);
+  });
+
+  it('keeps two subscriptions to one event independent', () => {
+    const a = vi.fn();
+    const b = vi.fn();
+    const offA = api.on('job.progress', a);
+    api.on('job.progress', b);
+    offA();
+    ipcRenderer.deliver(IPC_EVENT, 'job.progress', 'p');
+    expect(a).not.toHaveBeenCalled();
+    expect(b).toHaveBeenCalledWith('p');
+  });
+
+  it('refuses events that are not in the contract, and listeners that are not functions', () => {
+    expect(() => api.on('ipc.anything', () => {})).toThrow(/Unknown API event 'ipc.anything'/);
+    expect(() => api.on('job.progress', 'x' as unknown as () => void)).toThrow(/must be a function/);
+    expect(ipcRenderer.listenerCount(IPC_EVENT)).toBe(0);
+  });
+
+  it('knows every channel and event of the contract', async () => {
+    for (const channel of channelNames) await api.invoke(channel, {});
+    expect(ipcRenderer.invocations.map((i) => i.args[0])).toEqual(channelNames);
+    for (const event of eventNames) expect(() => api.on(event, () => {})()).not.toThrow();
+  });
+
+  it('fails closed when built without the contract names', async () => {
+    const closed = createBridge();
+    expect(await closed.invoke('app.info', {})).toMatchObject({ ok: false, error: { code: 'unknown-channel' } });
+    expect(() => closed.on('job.progress', () => {})).toThrow(/Unknown API event/);
+    expect(ipcRenderer.invocations).toEqual([]);
+  });
+});
