@@ -3,7 +3,7 @@
  * graph look-ups (tensor by name, producers, consumers).
  */
 
-import type { DType, Graph, Op, Tensor, TensorData } from './types';
+import type { BuiltinOp, DType, Graph, Op, OpaqueOp, Tensor, TensorData } from './types';
 
 /** Bytes per element of each dtype (bool is one byte, as in TFLite). */
 export const DTYPE_SIZE_BYTES: Readonly<Record<DType, number>> = {
@@ -249,4 +249,14 @@ class MinHeap {
     }
     return top;
   }
+}
+
+/** Custom ops and builtins QuantLab has no typed options for. */
+export function isOpaqueOp(op: Op): op is OpaqueOp {
+  return op.type === 'CUSTOM' || op.type === 'UNKNOWN_BUILTIN';
+}
+
+/** Ops with typed options. */
+export function isBuiltinOp(op: Op): op is BuiltinOp {
+  return !isOpaqueOp(op);
 }

@@ -19,7 +19,7 @@ describe('TFLite oracle', () => {
     const x = new Float32Array(12).map((_, i) => i - 6);
     const { outputs, profile } = oracle.run(writeTflite(model), [x]);
     const expected = x.map((v, i) => Math.max(0, v + [0.5, -1, 2][i % 3]));
-    expect(Array.from(outputs[0])).toEqual(Array.from(expected));
+    expect(Array.from(outputs[0] as Float32Array)).toEqual(Array.from(expected));
     expect(Array.isArray(profile)).toBe(true);
   });
 
@@ -65,6 +65,6 @@ describe('TFLite oracle', () => {
     );
     const x = new Float32Array(256 * 256 * 16).fill(-1);
     for (let i = 0; i < 200; i++) oracle.run(model, [x]);
-    expect(Array.from(oracle.run(model, [x]).outputs[0].slice(0, 3))).toEqual([0, 0, 0]);
+    expect(Array.from((oracle.run(model, [x]).outputs[0] as Float32Array).slice(0, 3))).toEqual([0, 0, 0]);
   });
 });

@@ -2,7 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
-import { tensorDataBytes } from '../../../../src/core/ir/graph';
+import { isOpaqueOp, tensorDataBytes } from '../../../../src/core/ir/graph';
 import type { Model, Op } from '../../../../src/core/ir/types';
 
 export const MEDIAPIPE = 'node_modules/@mediapipe';
@@ -31,7 +31,7 @@ export function rng(seed: number): () => number {
 
 function opSummary(op: Op): Record<string, unknown> {
   const base = { type: op.type, inputs: op.inputs, outputs: op.outputs };
-  if (op.type === 'CUSTOM' || op.type === 'UNKNOWN_BUILTIN') {
+  if (isOpaqueOp(op)) {
     return { ...base, code: op.code, builtinCode: op.builtinCode, customOptions: op.customOptions ? Array.from(op.customOptions) : undefined };
   }
   return { ...base, options: op.options };
