@@ -89,6 +89,8 @@ class TfliteReader {
   private budget: number;
   private model!: fb.Model;
   private bufferCount = 0;
+  /** Bytes copied into tensors so far; tensors sharing one buffer must not multiply memory. */
+  private copiedBytes = 0;
   private readonly bufferCache = new Map<number, Uint8Array | undefined>();
 
   constructor(
@@ -106,7 +108,9 @@ class TfliteReader {
   /** Checks a vector length read from the file before anything iterates over it. */
   private count(length: number, elementSizeBytes: number, what: string): number {
     if (!Number.isInteger(length) || length < 0 || length * elementSizeBytes > this.bytes.length) {
-      throw new CorruptFlatbufferError(`${what} claims ${length} entries, more than the file could hold`);
+      throw new CorruptFlatbufferError(
+        length < 0 ? `${what} has a negative length (${length})` : `${what} claims ${length} entries, more than the file could hold`,
+      );
     }
     this.budget -= length;
     if (this.budget < 0) {
@@ -309,6 +313,10 @@ class TfliteReader {
             `${label} has shape ${formatShape(shape)} = ${plural(elements, `${dtype} value`)} but its buffer ${bufferIndex} holds ${plural(bytes.length, 'byte')}.`,
           );
         }
+        this.copiedBytes += bytes.length;
+        if (this.copiedBytes > 2 * this.bytes.length + 2 ** 20) {
+          this.fail(`${label} reuses buffer ${bufferIndex}; so many tensors share buffers that the model would need ${this.copiedBytes} bytes of constants from a ${this.bytes.length}-byte file.`);
+        }
         tensor.data = tensorDataFromBytes(dtype, bytes);
       }
     }
@@ -377,8 +385,8 @@ class TfliteReader {
     }
     const { code, custom, version } = codes[codeIndex];
     const typeName = code === CUSTOM_CODE ? `CUSTOM ${custom ?? ''}`.trim() : builtinName(code);
-    const inputs = this.numbers(op.inputsLength(), (j) => op.inputs(j), 'the op inputs');
-    const outputs = this.numbers(op.outputsLength(), (j) => op.outputs(j), 'the op outputs');
+    const inputs = this.numbers(op.inputsLength(), (j) => op.inputs(j), 'the input list of the op');
+    const outputs = this.numbers(op.outputsLength(), (j) => op.outputs(j), 'the output list of the op');
     const firstOut = outputs[0] !== undefined && outputs[0] >= 0 && outputs[0] < tensors.length ? tensors[outputs[0]].name : '';
     const label = `op ${i} (${typeName}${firstOut ? ` ${quote(firstOut)}` : ''})${inGraph}`;
     this.where = label;

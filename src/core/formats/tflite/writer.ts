@@ -132,12 +132,11 @@ class TfliteWriter {
 
   /** A byte vector whose first byte sits at a multiple of `alignment` from the file start. */
   private alignedBytes(data: Uint8Array, alignment: number): flatbuffers.Offset {
-    const b = this.builder;
-    b.startVector(1, data.length, alignment);
-    b.pad(data.length);
-    const bb = b.dataBuffer();
-    bb.bytes().set(data, bb.capacity() - b.offset());
-    return b.endVector();
+    // Pad so that the position after the data is aligned; the vector is then written without
+    // further padding, so its first byte lands on the boundary. prep() also raises the
+    // buffer's minimum alignment, which makes "aligned from the end" mean "aligned from the start".
+    this.builder.prep(alignment, data.length);
+    return this.builder.createByteVector(data);
   }
 
   private addBuffer(data: Uint8Array): number {
