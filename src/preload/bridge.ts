@@ -51,10 +51,12 @@ export function createBridge(names: ContractNames = builtInNames()): QuantLabBri
     },
 
     on(event: string, listener: (payload: unknown) => void): () => void {
+      if (typeof listener !== 'function') throw new TypeError(`The listener for ${shown(event)} must be a function.`);
       if (typeof event !== 'string' || !names.events.has(event)) {
-        throw new TypeError(`Unknown API event ${shown(event)}: it is not part of the QuantLab contract.`);
+        // Like the web bridge: an event that is not in the contract simply never fires.
+        console.warn(`Unknown API event ${shown(event)}: it is not part of the QuantLab contract, so it never fires.`);
+        return () => {};
       }
-      if (typeof listener !== 'function') throw new TypeError(`The listener for '${event}' must be a function.`);
       // The page sees only the payload, never the IpcRendererEvent (it carries `sender`).
       const relay = (_ipcEvent: IpcRendererEvent, name: unknown, payload: unknown): void => {
         if (name === event) listener(payload);

@@ -94,7 +94,8 @@ export function createAppOrigin(paths: Pick<AppPaths, 'rendererDir' | 'rendererI
       const url = parse(raw);
       if (!url) return false;
       if (devOrigin) return sameDevOrigin(url);
-      return localPath(url) === rendererIndex;
+      const file = localPath(url);
+      return file !== null && path.relative(rendererIndex, file) === '';
     },
     isAppFrameUrl(raw) {
       const url = parse(raw);
