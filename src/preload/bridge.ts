@@ -29,6 +29,22 @@ function shown(value: unknown): string {
 }
 
 export function createBridge(names: ContractNames = builtInNames()): QuantLabBridge {
+  // One IPC listener for all subscriptions (attached while there is at least one), so many
+  // components listening never trip EventEmitter's max-listeners warning.
+  const listeners = new Map<string, Set<(payload: unknown) => void>>();
+  // The page sees only the payload, never the IpcRendererEvent (it carries `sender`).
+  const relay = (_ipcEvent: IpcRendererEvent, name: unknown, payload: unknown): void => {
+    if (typeof name !== 'string') return;
+    for (const listener of [...(listeners.get(name) ?? [])]) {
+      try {
+        listener(payload);
+      } catch (e) {
+        console.error(`A listener for '${name}' failed:`, e);
+      }
+    }
+  };
+  let attached = false;
+
   return Object.freeze({
     transport: 'electron' as const,
 
@@ -57,16 +73,25 @@ export function createBridge(names: ContractNames = builtInNames()): QuantLabBri
         console.warn(`Unknown API event ${shown(event)}: it is not part of the QuantLab contract, so it never fires.`);
         return () => {};
       }
-      // The page sees only the payload, never the IpcRendererEvent (it carries `sender`).
-      const relay = (_ipcEvent: IpcRendererEvent, name: unknown, payload: unknown): void => {
-        if (name === event) listener(payload);
-      };
-      ipcRenderer.on(IPC_EVENT, relay);
+      // A wrapper per subscription, so subscribing one function twice needs two unsubscribes.
+      const entry = (payload: unknown): void => listener(payload);
+      let set = listeners.get(event);
+      if (!set) listeners.set(event, (set = new Set()));
+      set.add(entry);
+      if (!attached) {
+        ipcRenderer.on(IPC_EVENT, relay);
+        attached = true;
+      }
       let active = true;
       return () => {
         if (!active) return;
         active = false;
-        ipcRenderer.removeListener(IPC_EVENT, relay);
+        set.delete(entry);
+        if (set.size === 0) listeners.delete(event);
+        if (listeners.size === 0 && attached) {
+          ipcRenderer.removeListener(IPC_EVENT, relay);
+          attached = false;
+        }
       };
     },
   });

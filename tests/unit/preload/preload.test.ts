@@ -10,30 +10,40 @@ import { createBridge } from '../../../src/preload/bridge';
 
 const { ipcRenderer } = electron;
 
+/** What the preload exposed when it loaded (built-in names as electron.vite.config.ts defines them). */
 let exposed: Record<string, unknown>;
+/** A fresh bridge per test, with the contract's names. */
 let api: QuantLabBridge;
 
 beforeAll(async () => {
   resetElectronStub();
-  // What electron.vite.config.ts defines when it builds the preload.
   vi.stubGlobal('__QUANTLAB_API_NAMES__', { channels: channelNames, events: eventNames });
   await import('../../../src/preload/index');
   vi.unstubAllGlobals();
   exposed = { ...electron.contextBridge.exposed };
-  api = exposed.api as QuantLabBridge;
 });
 beforeEach(() => {
   ipcRenderer.reset();
+  api = createBridge({ channels: new Set(channelNames), events: new Set(eventNames) });
 });
 
 describe('preload bridge', () => {
   it("exposes exactly one key, 'api', with exactly transport, invoke and on", () => {
     expect(Object.keys(exposed)).toEqual(['api']);
-    expect(Object.keys(api).sort()).toEqual(['invoke', 'on', 'transport']);
-    expect(api.transport).toBe('electron');
-    expect(typeof api.invoke).toBe('function');
-    expect(typeof api.on).toBe('function');
-    expect(Object.isFrozen(api)).toBe(true);
+    const bridge = exposed.api as QuantLabBridge;
+    expect(Object.keys(bridge).sort()).toEqual(['invoke', 'on', 'transport']);
+    expect(bridge.transport).toBe('electron');
+    expect(typeof bridge.invoke).toBe('function');
+    expect(typeof bridge.on).toBe('function');
+    expect(Object.isFrozen(bridge)).toBe(true);
+  });
+
+  it('the exposed bridge knows the contract names defined at build time', async () => {
+    const bridge = exposed.api as QuantLabBridge;
+    for (const channel of channelNames) await bridge.invoke(channel, {});
+    expect(ipcRenderer.invocations.map((i) => i.args[0])).toEqual(channelNames);
+    expect(await bridge.invoke('fs.readFile', {})).toMatchObject({ ok: false, error: { code: 'unknown-channel' } });
+    expect(ipcRenderer.invocations).toHaveLength(channelNames.length);
   });
 
   it('sends a contract channel over IPC_INVOKE and returns the envelope', async () => {
@@ -81,6 +91,36 @@ describe('preload bridge', () => {
     ipcRenderer.deliver(IPC_EVENT, 'device.changed', 2);
     expect(listener.mock.calls).toEqual([[1]]);
     expect(ipcRenderer.listenerCount(IPC_EVENT)).toBe(0);
+  });
+
+  it('uses one IPC listener however many subscriptions there are', () => {
+    const offs = Array.from({ length: 25 }, (_, i) => api.on(i % 2 ? 'job.progress' : 'device.changed', () => {}));
+    expect(ipcRenderer.listenerCount(IPC_EVENT)).toBe(1);
+    for (const off of offs) off();
+    expect(ipcRenderer.listenerCount(IPC_EVENT)).toBe(0);
+  });
+
+  it('keeps delivering to the others when one listener throws', () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const after = vi.fn();
+    api.on('job.progress', () => {
+      throw new Error('component bug');
+    });
+    api.on('job.progress', after);
+    ipcRenderer.deliver(IPC_EVENT, 'job.progress', 7);
+    expect(after).toHaveBeenCalledWith(7);
+    expect(error).toHaveBeenCalledTimes(1);
+    error.mockRestore();
+  });
+
+  it('counts the same function subscribed twice as two subscriptions', () => {
+    const listener = vi.fn();
+    const offA = api.on('job.progress', listener);
+    api.on('job.progress', listener);
+    ipcRenderer.deliver(IPC_EVENT, 'job.progress', 1);
+    offA();
+    ipcRenderer.deliver(IPC_EVENT, 'job.progress', 2);
+    expect(listener.mock.calls).toEqual([[1], [1], [2]]);
   });
 
   it('keeps two subscriptions to one event independent', () => {
