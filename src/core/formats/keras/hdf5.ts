@@ -107,7 +107,7 @@ export class Hdf5File {
     const memPath = `/quantlab-keras-${++fileCounter}.h5`;
     module.FS.writeFile(memPath, bytes);
     try {
-      const file = new h5wasm.File(memPath, 'r');
+      const file = quietly(module, () => new h5wasm.File(memPath, 'r'));
       return new Hdf5File(fileName, file, memPath, module);
     } catch (e) {
       removeQuietly(module, memPath);
@@ -117,7 +117,7 @@ export class Hdf5File {
 
   close(): void {
     try {
-      this.file.close();
+      quietly(this.module, () => this.file.close());
     } catch {
       // already closed or never fully opened
     }
@@ -127,7 +127,7 @@ export class Hdf5File {
   /** Runs `read` and turns any h5wasm failure into a ModelFormatError naming `what`. */
   guard<T>(what: string, read: () => T): T {
     try {
-      return read();
+      return quietly(this.module, read);
     } catch (e) {
       if (e instanceof ModelFormatError) throw e;
       throw new ModelFormatError(`${this.fileName} is corrupted: reading ${what} failed (${firstLine(e)}).`, { cause: e });
@@ -209,6 +209,20 @@ export class Hdf5File {
       }
       return { path, shape, data: decodeFloats(raw, meta.size, meta.littleEndian, count) };
     });
+  }
+}
+
+/**
+ * Runs `fn` with h5wasm's throwing error handler: HDF5 failures become exceptions carrying the
+ * HDF5 error stack instead of being printed to stderr. Restored right after, so other users of
+ * the shared module keep HDF5's default behaviour (calls are synchronous: nothing interleaves).
+ */
+function quietly<T>(module: H5Module, fn: () => T): T {
+  module.activate_throwing_error_handler();
+  try {
+    return fn();
+  } finally {
+    module.deactivate_throwing_error_handler();
   }
 }
 
