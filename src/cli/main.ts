@@ -8,6 +8,8 @@ import { appVersion } from '../main/services/app-version';
 import { CliContext, type GlobalOptions } from './context';
 import { registerDoctor } from './commands/doctor';
 import { registerServe } from './commands/serve';
+import { registerEval } from './commands/eval';
+import { registerExperiments } from './commands/experiments';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -35,7 +37,13 @@ export function buildProgram(io: CliIo): { program: Command; context: () => CliC
     .exitOverride();
   registerServe(program, context);
   registerDoctor(program, context);
-  for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => {} });
+  registerEval(program, context);
+  registerExperiments(program, context);
+  const quiet = (cmd: Command) => {
+    cmd.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => {} });
+    cmd.commands.forEach(quiet);
+  };
+  program.commands.forEach(quiet);
   return { program, context };
 }
 

@@ -7,6 +7,8 @@ import { doctorReport } from './doctor';
 import { dispatch, type Handlers } from './dispatch';
 import { EventBus } from './events';
 import type { Envelope } from '../../shared/api/envelope';
+import { WorkspaceStore } from '../store';
+import { JobRunner } from '../jobs/runner';
 
 export interface ServicesOptions {
   workspaceDir: string;
@@ -19,6 +21,10 @@ export interface Services {
   readonly handlers: Handlers;
   readonly events: EventBus;
   readonly workspaceDir: string;
+  /** The workspace store, opened (and created, migrated, recovered) on first use. */
+  store(): WorkspaceStore;
+  /** The job runner of this process, created on first use. */
+  jobs(): JobRunner;
   /** Validates and runs one request; never throws. */
   call(channel: unknown, payload: unknown): Promise<Envelope>;
   close(): Promise<void>;
@@ -27,6 +33,10 @@ export interface Services {
 export function createServices(options: ServicesOptions): Services {
   const bus = new EventBus();
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  let store: WorkspaceStore | undefined;
+  let runner: JobRunner | undefined;
+  const openStore = () => (store ??= WorkspaceStore.open(options.workspaceDir));
+  const jobs = () => (runner ??= new JobRunner(openStore(), { emit: (p) => bus.emit('job.progress', p) }));
   const handlers: Handlers = {
     'app.info': () => ({
       name: 'QuantLab',
@@ -38,12 +48,28 @@ export function createServices(options: ServicesOptions): Services {
       electronVersion: options.electronVersion ?? null,
     }),
     'doctor.report': () => doctorReport(),
+    'experiments.list': (req) => openStore().listExperiments(req),
+    'experiments.get': ({ id }) => openStore().getExperiment(id),
+    'experiments.tag': ({ id, add, remove }) => openStore().tagExperiment(id, add ?? [], remove ?? []),
+    'experiments.note': ({ id, notes }) => openStore().noteExperiment(id, notes),
+    'experiments.delete': ({ id }) => openStore().deleteExperiment(id),
+    'jobs.list': (req) => openStore().listJobs(req),
+    'jobs.get': ({ id }) => openStore().getJob(id),
+    'jobs.cancel': ({ id }) => {
+      jobs().cancel(id);
+      return openStore().getJob(id);
+    },
   };
   return {
     handlers,
     events: bus,
     workspaceDir: options.workspaceDir,
+    store: openStore,
+    jobs,
     call: (channel, payload) => dispatch(handlers, channel, payload, log),
-    close: async () => {},
+    close: async () => {
+      await runner?.shutdown();
+      store?.close();
+    },
   };
 }

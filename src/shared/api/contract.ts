@@ -43,9 +43,99 @@ export const DoctorReport = z.object({
 });
 export type DoctorReport = z.infer<typeof DoctorReport>;
 
+export const ExperimentStatus = z.enum(['running', 'completed', 'failed', 'cancelled', 'interrupted']);
+export const JobStatus = z.enum(['queued', 'running', 'completed', 'failed', 'cancelled', 'interrupted']);
+
+export const Metric = z.object({ name: z.string(), context: z.string(), value: z.number(), unit: z.string() });
+export type Metric = z.infer<typeof Metric>;
+
+export const ExperimentSummary = z.object({
+  id: z.string(),
+  name: z.string(),
+  kind: z.string(),
+  status: ExperimentStatus,
+  tags: z.array(z.string()),
+  notes: z.string(),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+  modelSha256: z.string().nullable(),
+  datasetSha256: z.string().nullable(),
+  appVersion: z.string(),
+  seed: z.number().int().nullable(),
+  roundingMode: z.string().nullable(),
+  /** The headline metrics (e.g. accuracy), for list views. */
+  metrics: z.array(Metric),
+});
+export type ExperimentSummary = z.infer<typeof ExperimentSummary>;
+
+export const ArtifactRef = z.object({ sha256: z.string(), role: z.string(), name: z.string(), sizeBytes: z.number().int() });
+export type ArtifactRef = z.infer<typeof ArtifactRef>;
+
+export const ExperimentDetail = ExperimentSummary.extend({
+  config: z.unknown(),
+  error: z.string().nullable(),
+  model: z.object({ id: z.string(), name: z.string(), format: z.string(), sha256: z.string(), sizeBytes: z.number().int(), sourcePath: z.string().nullable() }).nullable(),
+  dataset: z.object({ id: z.string(), spec: z.string(), sha256: z.string(), sampleCount: z.number().int() }).nullable(),
+  artifacts: z.array(ArtifactRef),
+  layerMetricCount: z.number().int(),
+  deviceRunCount: z.number().int(),
+  jobId: z.string().nullable(),
+});
+export type ExperimentDetail = z.infer<typeof ExperimentDetail>;
+
+export const ExperimentListRequest = z
+  .object({
+    text: z.string().max(200).optional(),
+    status: ExperimentStatus.optional(),
+    kind: z.string().max(50).optional(),
+    tag: z.string().max(100).optional(),
+    sort: z.enum(['createdAt', 'name', 'status', 'kind']).default('createdAt'),
+    order: z.enum(['asc', 'desc']).default('desc'),
+    offset: z.number().int().nonnegative().default(0),
+    limit: z.number().int().positive().max(500).default(50),
+  })
+  .strict();
+export type ExperimentListRequest = z.input<typeof ExperimentListRequest>;
+
+export const ExperimentPage = z.object({ total: z.number().int(), offset: z.number().int(), items: z.array(ExperimentSummary) });
+export type ExperimentPage = z.infer<typeof ExperimentPage>;
+
+export const JobSummary = z.object({
+  id: z.string(),
+  kind: z.string(),
+  status: JobStatus,
+  experimentId: z.string().nullable(),
+  stage: z.string(),
+  done: z.number().int(),
+  total: z.number().int().nullable(),
+  etaMs: z.number().nullable(),
+  error: z.string().nullable(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+});
+export type JobSummary = z.infer<typeof JobSummary>;
+
+export const JobLogLine = z.object({ seq: z.number().int(), at: z.string(), level: z.enum(['info', 'warn', 'error']), message: z.string() });
+export const JobDetail = JobSummary.extend({ log: z.array(JobLogLine) });
+export type JobDetail = z.infer<typeof JobDetail>;
+
+const Id = z.object({ id: z.string().min(1).max(64) }).strict();
+
 export const channels = {
   'app.info': { request: Empty, response: AppInfo },
   'doctor.report': { request: Empty, response: DoctorReport },
+  'experiments.list': { request: ExperimentListRequest, response: ExperimentPage },
+  'experiments.get': { request: Id, response: ExperimentDetail },
+  'experiments.tag': {
+    request: z.object({ id: z.string().min(1).max(64), add: z.array(z.string().min(1).max(100)).default([]), remove: z.array(z.string().max(100)).default([]) }).strict(),
+    response: ExperimentDetail,
+  },
+  'experiments.note': { request: z.object({ id: z.string().min(1).max(64), notes: z.string().max(100_000) }).strict(), response: ExperimentDetail },
+  'experiments.delete': { request: Id, response: z.object({ id: z.string(), trashedArtifacts: z.number().int() }) },
+  'jobs.list': { request: z.object({ status: JobStatus.optional(), limit: z.number().int().positive().max(500).default(50) }).strict(), response: z.array(JobSummary) },
+  'jobs.get': { request: Id, response: JobDetail },
+  'jobs.cancel': { request: Id, response: JobSummary },
 } as const;
 
 export const JobProgress = z.object({
@@ -54,7 +144,9 @@ export const JobProgress = z.object({
   done: z.number().int().nonnegative(),
   total: z.number().int().nonnegative().nullable(),
   etaMs: z.number().nonnegative().nullable(),
-  state: z.enum(['queued', 'running', 'completed', 'failed', 'cancelled', 'interrupted']),
+  state: JobStatus,
+  experimentId: z.string().nullable(),
+  kind: z.string(),
 });
 export type JobProgress = z.infer<typeof JobProgress>;
 

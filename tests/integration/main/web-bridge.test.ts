@@ -43,7 +43,7 @@ describe('web bridge', () => {
   it('answers a request with the token', async () => {
     const res = await invoke({ channel: 'app.info', request: {} });
     expect(res.status).toBe(200);
-    const env = await res.json();
+    const env = (await res.json()) as any;
     expect(env.ok).toBe(true);
     expect(env.result.transport).toBe('web');
     expect(env.result.workspaceDir).toBe('/tmp/ql-web-bridge');
@@ -64,7 +64,7 @@ describe('web bridge', () => {
   it('refuses another Origin and a foreign Host (DNS rebinding) even with the token', async () => {
     const res = await invoke({ channel: 'app.info', request: {} }, { origin: 'http://evil.example' });
     expect(res.status).toBe(403);
-    expect((await res.json()).error.message).toContain("Origin 'http://evil.example'");
+    expect(((await res.json()) as any).error.message).toContain("Origin 'http://evil.example'");
     const own = await invoke({ channel: 'app.info', request: {} }, { origin: server.origin });
     expect(own.status).toBe(200);
     // fetch() may not set Host, so this one goes through node:http.
@@ -83,10 +83,10 @@ describe('web bridge', () => {
   });
 
   it('validates payloads exactly like IPC does (same dispatch)', async () => {
-    const bad = await (await invoke({ channel: 'app.info', request: { x: 1 } })).json();
+    const bad = (await (await invoke({ channel: 'app.info', request: { x: 1 } })).json()) as any;
     expect(bad.error.code).toBe('bad-request');
     expect(bad).toEqual(await services.call('app.info', { x: 1 }));
-    const unknown = await (await invoke({ channel: 'nope', request: {} })).json();
+    const unknown = (await (await invoke({ channel: 'nope', request: {} })).json()) as any;
     expect(unknown.error.code).toBe('unknown-channel');
     const notJson = await invoke('{not json');
     expect(notJson.status).toBe(400);

@@ -58,12 +58,12 @@ describe('dispatch: the one entry both transports use', () => {
   it('validates events on emit, so no transport carries an off-contract event', () => {
     const seen: unknown[] = [];
     const off = services.events.subscribe((event, payload) => seen.push([event, payload]));
-    services.events.emit('job.progress', { jobId: 'j1', stage: 'calibrate', done: 3, total: 10, etaMs: 500, state: 'running' });
+    services.events.emit('job.progress', { jobId: 'j1', stage: 'calibrate', done: 3, total: 10, etaMs: 500, state: 'running', experimentId: null, kind: 'eval' });
     expect(() =>
-      services.events.emit('job.progress', { jobId: 'j1', stage: 'x', done: -1, total: 10, etaMs: null, state: 'running' }),
+      services.events.emit('job.progress', { jobId: 'j1', stage: 'x', done: -1, total: 10, etaMs: null, state: 'running', experimentId: null, kind: 'eval' }),
     ).toThrow();
     off();
-    services.events.emit('job.progress', { jobId: 'j2', stage: 'x', done: 0, total: null, etaMs: null, state: 'queued' });
-    expect(seen).toEqual([['job.progress', { jobId: 'j1', stage: 'calibrate', done: 3, total: 10, etaMs: 500, state: 'running' }]]);
+    services.events.emit('job.progress', { jobId: 'j2', stage: 'x', done: 0, total: null, etaMs: null, state: 'queued', experimentId: null, kind: 'eval' });
+    expect(seen).toEqual([['job.progress', { jobId: 'j1', stage: 'calibrate', done: 3, total: 10, etaMs: 500, state: 'running', experimentId: null, kind: 'eval' }]]);
   });
 });

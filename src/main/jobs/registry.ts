@@ -1,0 +1,18 @@
+/**
+ * The flat list of job kinds: the single place that says which computing verbs exist as jobs.
+ * Loaded lazily inside the worker, so the main thread never pays for their imports.
+ */
+import { UserError } from '../../core/errors';
+import type { JobImplementation } from './types';
+
+const KINDS: Record<string, () => Promise<JobImplementation<never>>> = {
+  eval: async () => (await import('./kinds/eval')).evalJob,
+};
+
+export const JOB_KINDS = Object.keys(KINDS);
+
+export async function loadJobKind(kind: string): Promise<JobImplementation<unknown>> {
+  const load = KINDS[kind];
+  if (!load) throw new UserError('unknown-job', `Unknown job kind '${kind}' (known: ${JOB_KINDS.join(', ')}).`);
+  return (await load()) as JobImplementation<unknown>;
+}

@@ -1,0 +1,6 @@
+// Worker entry when QuantLab runs from source (CLI through tsx, tests): registers tsx in this
+// thread, then runs the TypeScript worker. The Electron build bundles worker.ts directly.
+import { register } from 'tsx/esm/api';
+
+register();
+await import('./worker.ts');
