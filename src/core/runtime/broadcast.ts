@@ -57,18 +57,11 @@ export function planBroadcast(label: string, shapeA: readonly number[], shapeB: 
 export type BinaryFn = 'add' | 'sub' | 'mul';
 
 /**
- * out = act(a ∘ b) with broadcasting, clamped to [lo, hi]. JS computes in double; the store
- * to float32 rounds once, which equals IEEE float32 arithmetic for +, − and ×.
+ * out = a ∘ b with broadcasting (the caller applies any activation afterwards). JS computes
+ * in double; the store to float32 rounds once, which equals IEEE float32 arithmetic for
+ * +, − and ×.
  */
-export function runBinaryFloat(
-  fn: BinaryFn,
-  a: Float32Array,
-  b: Float32Array,
-  out: Float32Array,
-  plan: BroadcastPlan,
-  lo: number,
-  hi: number,
-): void {
+export function runBinaryFloat(fn: BinaryFn, a: Float32Array, b: Float32Array, out: Float32Array, plan: BroadcastPlan): void {
   const { dims, stridesA, stridesB, counter } = plan;
   const rank = dims.length;
   const inner = dims[rank - 1];
@@ -83,18 +76,15 @@ export function runBinaryFloat(
     let pb = offB;
     if (fn === 'add') {
       for (let i = 0; i < inner; i++, pa += ia, pb += ib) {
-        const v = a[pa] + b[pb];
-        out[o + i] = v < lo ? lo : v > hi ? hi : v;
+        out[o + i] = a[pa] + b[pb];
       }
     } else if (fn === 'sub') {
       for (let i = 0; i < inner; i++, pa += ia, pb += ib) {
-        const v = a[pa] - b[pb];
-        out[o + i] = v < lo ? lo : v > hi ? hi : v;
+        out[o + i] = a[pa] - b[pb];
       }
     } else {
       for (let i = 0; i < inner; i++, pa += ia, pb += ib) {
-        const v = a[pa] * b[pb];
-        out[o + i] = v < lo ? lo : v > hi ? hi : v;
+        out[o + i] = a[pa] * b[pb];
       }
     }
     // advance the odometer over the outer dims

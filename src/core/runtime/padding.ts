@@ -26,3 +26,16 @@ export function paddingBefore(inSize: number, filterSize: number, stride: number
   const total = Math.max((outSize - 1) * stride + eff - inSize, 0);
   return Math.floor(total / 2);
 }
+
+/**
+ * The window taps k·d (k in [tapStart, tapEnd)) that land inside [0, n) for a window whose
+ * first tap is at input index `origin` (negative inside the padding).
+ */
+export function tapStart(origin: number, dilation: number): number {
+  return origin >= 0 ? 0 : Math.ceil(-origin / dilation);
+}
+
+export function tapEnd(origin: number, filterSize: number, dilation: number, inSize: number): number {
+  const end = Math.min(filterSize, Math.floor((inSize - 1 - origin) / dilation) + 1);
+  return Math.max(end, tapStart(origin, dilation));
+}

@@ -3,7 +3,7 @@
  * (padding taps are not counted, as in TFLite), then the fused activation.
  */
 import type { ActivationRange } from '../activation';
-import { activationRange } from '../activation';
+import { activationRange, clampRange } from '../activation';
 import { defineKernel } from '../kernel';
 import { allFloat32, f32, requireInput } from '../kernel-util';
 import type { PoolGeometry } from '../pooling';
@@ -31,8 +31,6 @@ export const averagePool2dFloat32 = defineKernel<'AVERAGE_POOL_2D', AveragePool2
     const x = f32(inputs[0]!.data);
     const y = f32(outputs[0].data);
     const C = g.channels;
-    const lo = range.min;
-    const hi = range.max;
     let yOff = 0;
     for (let n = 0; n < g.batches; n++) {
       for (let oy = 0; oy < g.outH; oy++) {
@@ -52,11 +50,11 @@ export const averagePool2dFloat32 = defineKernel<'AVERAGE_POOL_2D', AveragePool2
           }
           const count = (yEnd - yStart) * (xEnd - xStart);
           for (let c = 0; c < C; c++) {
-            const v = acc[c] / count;
-            y[yOff++] = v < lo ? lo : v > hi ? hi : v;
+            y[yOff++] = acc[c] / count;
           }
         }
       }
     }
+    clampRange(y, 0, y.length, range);
   },
 });

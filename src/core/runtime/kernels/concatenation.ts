@@ -1,11 +1,12 @@
 /**
- * CONCATENATION along `axis` (negative counts from the end), then the fused activation.
- * With outer = Π shape[:axis], each input contributes a contiguous run of Π shape_i[axis:]
- * elements per outer index.
+ * CONCATENATION along `axis` (negative counts from the end). With outer = Π shape[:axis],
+ * each input contributes a contiguous run of Π shape_i[axis:] elements per outer index.
+ *
+ * The schema has a fused activation, but TFLite's kernel refuses anything but NONE
+ * ("params->activation != kTfLiteActNone" at prepare), so QuantLab refuses it too: a model that
+ * runs here must run on the device.
  */
 import { UnsupportedError } from '../../errors';
-import type { ActivationRange } from '../activation';
-import { activationRange, clampRange } from '../activation';
 import { defineKernel } from '../kernel';
 import { allFloat32, f32 } from '../kernel-util';
 import { normaliseAxis, numElements, shapeToString } from '../tensor-utils';
@@ -14,7 +15,6 @@ export interface ConcatenationFloatState {
   outer: number;
   /** Elements each input contributes per outer index. */
   runs: number[];
-  range: ActivationRange;
 }
 
 export const concatenationFloat32 = defineKernel<'CONCATENATION', ConcatenationFloatState>({
@@ -38,16 +38,20 @@ export const concatenationFloat32 = defineKernel<'CONCATENATION', ConcatenationF
       }
       outShape[axis] += s[axis];
     }
+    if (op.options.fusedActivationFunction !== 'NONE') {
+      throw new UnsupportedError(
+        `${label} has fused activation '${op.options.fusedActivationFunction}'; TFLite's CONCATENATION accepts only NONE, so the model would not run on a device.`,
+      );
+    }
     return {
       outputShapes: [outShape],
       state: {
         outer: numElements(first.shape.slice(0, axis)),
         runs: inputs.map((t) => numElements(t!.shape.slice(axis))),
-        range: activationRange(op.options.fusedActivationFunction, label),
       },
     };
   },
-  run({ inputs, outputs }, { outer, runs, range }) {
+  run({ inputs, outputs }, { outer, runs }) {
     const y = f32(outputs[0].data);
     let off = 0;
     for (let o = 0; o < outer; o++) {
@@ -58,6 +62,5 @@ export const concatenationFloat32 = defineKernel<'CONCATENATION', ConcatenationF
         for (let k = 0, src = o * run; k < run; k++) y[off++] = x[src + k];
       }
     }
-    clampRange(y, 0, y.length, range);
   },
 });

@@ -3,19 +3,24 @@
  *
  *   out[n, oy, ox, oc] = act(bias[oc] + Σ_{ky,kx,ic} in[n, oy·sh − pt + ky·dh, ox·sw − pl + kx·dw, ic] · w[oc, ky, kx, ic])
  *
- * Taps that fall in the padding contribute nothing. The float kernel repacks the filter once
- * into [kH, kW, inC, outC] so the innermost loop walks output channels contiguously, and
- * accumulates in float64 (JS arithmetic is double anyway) before rounding to float32.
+ * Taps that fall in the padding contribute nothing. The float kernel accumulates in float64
+ * (JS arithmetic is double anyway) and rounds once to float32.
+ *
+ * Speed: for output pixels whose whole window lies inside the input ("interior"), a register
+ * tile of 4 output pixels × 2 output channels keeps 8 scalar accumulators and walks the
+ * filter row (kW·inC contiguous values when dilation is 1) once for all of them. Border pixels
+ * take a plain per-pixel loop over the valid taps. The fused activation is a separate
+ * branch-free pass.
  */
 import { UnsupportedError } from '../../errors';
 import type { ActivationRange } from '../activation';
-import { activationRange } from '../activation';
+import { activationRange, clampRange } from '../activation';
 import { defineKernel } from '../kernel';
 import { allFloat32, biasAsFloat64, f32, requireInput, requireRank } from '../kernel-util';
-import { convOutputSize, paddingBefore } from '../padding';
+import { convOutputSize, paddingBefore, tapEnd, tapStart } from '../padding';
 import { shapeToString } from '../tensor-utils';
 
-export interface Conv2dFloatState {
+export interface ConvGeometry {
   batches: number;
   inH: number;
   inW: number;
@@ -31,36 +36,16 @@ export interface Conv2dFloatState {
   dilationW: number;
   padTop: number;
   padLeft: number;
-  /** Filter repacked to [kH, kW, inC, outC]. */
-  packedWeights: Float64Array;
-  bias: Float64Array;
-  /** Filter / bias computed at run time: repacked on every run. */
-  dynamicWeights: boolean;
-  dynamicBias: boolean;
-  /** Accumulators for one output pixel. */
-  acc: Float64Array;
-  range: ActivationRange;
 }
 
-/** Repacks an OHWI float filter to HWIO (output channel innermost), in float64. */
-export function packOhwiToHwio(
-  w: Float32Array,
-  outC: number,
-  kH: number,
-  kW: number,
-  inC: number,
-  packed: Float64Array = new Float64Array(outC * kH * kW * inC),
-): Float64Array {
-  for (let oc = 0; oc < outC; oc++) {
-    for (let ky = 0; ky < kH; ky++) {
-      for (let kx = 0; kx < kW; kx++) {
-        const src = ((oc * kH + ky) * kW + kx) * inC;
-        const dst = (ky * kW + kx) * inC * outC + oc;
-        for (let ic = 0; ic < inC; ic++) packed[dst + ic * outC] = w[src + ic];
-      }
-    }
-  }
-  return packed;
+export interface Conv2dFloatState extends ConvGeometry {
+  /** Filter as float64 in its OHWI layout. */
+  weights: Float64Array;
+  bias: Float64Array;
+  /** Filter / bias computed at run time: copied on every run. */
+  dynamicWeights: boolean;
+  dynamicBias: boolean;
+  range: ActivationRange;
 }
 
 export const conv2dFloat32 = defineKernel<'CONV_2D', Conv2dFloatState>({
@@ -89,8 +74,6 @@ export const conv2dFloat32 = defineKernel<'CONV_2D', Conv2dFloatState>({
     if (outH <= 0 || outW <= 0) {
       throw new UnsupportedError(`${label} produces an empty output from input ${shapeToString(input.shape)} with a ${kH}×${kW} filter.`);
     }
-    const dynamicWeights = !filter.data;
-    const dynamicBias = bias !== null && !bias.data;
     return {
       outputShapes: [[batches, outH, outW, outC]],
       state: {
@@ -101,61 +84,118 @@ export const conv2dFloat32 = defineKernel<'CONV_2D', Conv2dFloatState>({
         dilationW: o.dilationWFactor,
         padTop: paddingBefore(inH, kH, o.strideH, o.dilationHFactor, outH),
         padLeft: paddingBefore(inW, kW, o.strideW, o.dilationWFactor, outW),
-        packedWeights: filter.data ? packOhwiToHwio(f32(filter.data), outC, kH, kW, inC) : new Float64Array(outC * kH * kW * inC),
+        weights: filter.data ? Float64Array.from(f32(filter.data)) : new Float64Array(outC * kH * kW * inC),
         bias: biasAsFloat64(bias?.data, outC),
-        dynamicWeights,
-        dynamicBias,
-        acc: new Float64Array(outC),
+        dynamicWeights: !filter.data,
+        dynamicBias: bias !== null && !bias.data,
         range: activationRange(o.fusedActivationFunction, label),
       },
     };
   },
   run({ inputs, outputs }, s) {
-    if (s.dynamicWeights) packOhwiToHwio(f32(inputs[1]!.data), s.outC, s.kH, s.kW, s.inC, s.packedWeights);
+    if (s.dynamicWeights) s.weights.set(f32(inputs[1]!.data));
     if (s.dynamicBias) s.bias.set(f32(inputs[2]!.data));
-    const x = f32(inputs[0]!.data);
     const y = f32(outputs[0].data);
-    convFloat(x, y, s);
+    convFloat(f32(inputs[0]!.data), y, s.weights, s.bias, s);
+    clampRange(y, 0, y.length, s.range);
   },
 });
 
-function convFloat(x: Float32Array, y: Float32Array, s: Conv2dFloatState): void {
-  const { batches, inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, dilationH, dilationW, padTop, padLeft } = s;
-  const w = s.packedWeights;
-  const acc = s.acc;
-  const bias = s.bias;
-  const lo = s.range.min;
-  const hi = s.range.max;
-  const tapStride = inC * outC;
-  let yOff = 0;
+
+/** The float convolution (no activation). `w` is OHWI float64, `bias` float64 [outC]. */
+export function convFloat(x: Float32Array, y: Float32Array, w: Float64Array, bias: Float64Array, g: ConvGeometry): void {
+  const { batches, inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, dilationH, dilationW, padTop, padLeft } = g;
+  const filterSize = kH * kW * inC; // weights per output channel
+  // Contiguous segments of one filter row: one segment of kW·inC when dilation is 1.
+  const segLen = dilationW === 1 ? kW * inC : inC;
+  const segCount = dilationW === 1 ? 1 : kW;
+  const segStepX = dilationW * inC;
+  const pixStep = strideW * inC; // input offset between horizontally adjacent output pixels
+  // Interior columns: every tap inside the input.
+  const oxLo = Math.min(outW, Math.ceil(padLeft / strideW));
+  const oxHi = Math.max(oxLo, Math.min(outW, Math.floor((inW - 1 - (kW - 1) * dilationW + padLeft) / strideW) + 1));
   for (let n = 0; n < batches; n++) {
-    const xBatch = n * inH * inW * inC;
     for (let oy = 0; oy < outH; oy++) {
       const iy0 = oy * strideH - padTop;
-      for (let ox = 0; ox < outW; ox++) {
+      const kyStart = tapStart(iy0, dilationH);
+      const kyEnd = tapEnd(iy0, kH, dilationH, inH);
+      const rowOut = ((n * outH + oy) * outW) * outC;
+      let ox = oxLo;
+      // ---- interior: 4 pixels × 2 channels ----
+      for (; ox + 4 <= oxHi; ox += 4) {
         const ix0 = ox * strideW - padLeft;
-        for (let oc = 0; oc < outC; oc++) acc[oc] = bias[oc];
-        for (let ky = 0; ky < kH; ky++) {
-          const iy = iy0 + ky * dilationH;
-          if (iy < 0 || iy >= inH) continue;
-          const xRow = xBatch + iy * inW * inC;
-          for (let kx = 0; kx < kW; kx++) {
-            const ix = ix0 + kx * dilationW;
-            if (ix < 0 || ix >= inW) continue;
-            const xBase = xRow + ix * inC;
-            let wOff = (ky * kW + kx) * tapStride;
-            for (let ic = 0; ic < inC; ic++, wOff += outC) {
-              const v = x[xBase + ic];
-              if (v === 0) continue;
-              for (let oc = 0; oc < outC; oc++) acc[oc] += v * w[wOff + oc];
+        const o0 = rowOut + ox * outC;
+        let oc = 0;
+        for (; oc + 2 <= outC; oc += 2) {
+          let a0 = bias[oc], a1 = a0, a2 = a0, a3 = a0;
+          let b0 = bias[oc + 1], b1 = b0, b2 = b0, b3 = b0;
+          for (let ky = kyStart; ky < kyEnd; ky++) {
+            const xRow = ((n * inH + iy0 + ky * dilationH) * inW + ix0) * inC;
+            const wRow = oc * filterSize + ky * kW * inC;
+            for (let sg = 0; sg < segCount; sg++) {
+              const xb = xRow + sg * segStepX;
+              const wa = wRow + sg * inC;
+              const wb = wa + filterSize;
+              for (let j = 0; j < segLen; j++) {
+                const x0 = x[xb + j];
+                const x1 = x[xb + pixStep + j];
+                const x2 = x[xb + 2 * pixStep + j];
+                const x3 = x[xb + 3 * pixStep + j];
+                const u = w[wa + j];
+                const v = w[wb + j];
+                a0 += x0 * u; a1 += x1 * u; a2 += x2 * u; a3 += x3 * u;
+                b0 += x0 * v; b1 += x1 * v; b2 += x2 * v; b3 += x3 * v;
+              }
             }
           }
+          y[o0 + oc] = a0; y[o0 + outC + oc] = a1; y[o0 + 2 * outC + oc] = a2; y[o0 + 3 * outC + oc] = a3;
+          y[o0 + oc + 1] = b0; y[o0 + outC + oc + 1] = b1; y[o0 + 2 * outC + oc + 1] = b2; y[o0 + 3 * outC + oc + 1] = b3;
         }
-        for (let oc = 0; oc < outC; oc++) {
-          const v = acc[oc];
-          y[yOff++] = v < lo ? lo : v > hi ? hi : v;
+        for (; oc < outC; oc++) {
+          let a0 = bias[oc], a1 = a0, a2 = a0, a3 = a0;
+          for (let ky = kyStart; ky < kyEnd; ky++) {
+            const xRow = ((n * inH + iy0 + ky * dilationH) * inW + ix0) * inC;
+            const wRow = oc * filterSize + ky * kW * inC;
+            for (let sg = 0; sg < segCount; sg++) {
+              const xb = xRow + sg * segStepX;
+              const wa = wRow + sg * inC;
+              for (let j = 0; j < segLen; j++) {
+                const u = w[wa + j];
+                a0 += x[xb + j] * u; a1 += x[xb + pixStep + j] * u; a2 += x[xb + 2 * pixStep + j] * u; a3 += x[xb + 3 * pixStep + j] * u;
+              }
+            }
+          }
+          y[o0 + oc] = a0; y[o0 + outC + oc] = a1; y[o0 + 2 * outC + oc] = a2; y[o0 + 3 * outC + oc] = a3;
         }
       }
+      // ---- the rest of the interior, then the borders: one pixel at a time ----
+      for (; ox < oxHi; ox++) convPixel(x, y, w, bias, g, n, iy0, kyStart, kyEnd, ox, rowOut + ox * outC);
+      for (let bx = 0; bx < oxLo; bx++) convPixel(x, y, w, bias, g, n, iy0, kyStart, kyEnd, bx, rowOut + bx * outC);
+      for (let bx = oxHi; bx < outW; bx++) convPixel(x, y, w, bias, g, n, iy0, kyStart, kyEnd, bx, rowOut + bx * outC);
     }
+  }
+}
+
+function convPixel(
+  x: Float32Array, y: Float32Array, w: Float64Array, bias: Float64Array, g: ConvGeometry,
+  n: number, iy0: number, kyStart: number, kyEnd: number, ox: number, yOff: number,
+): void {
+  const { inH, inW, inC, outC, kH, kW, strideW, dilationH, dilationW, padLeft } = g;
+  const filterSize = kH * kW * inC;
+  const ix0 = ox * strideW - padLeft;
+  const kxStart = tapStart(ix0, dilationW);
+  const kxEnd = tapEnd(ix0, kW, dilationW, inW);
+  for (let oc = 0; oc < outC; oc++) {
+    let acc = bias[oc];
+    for (let ky = kyStart; ky < kyEnd; ky++) {
+      const xRow = (n * inH + iy0 + ky * dilationH) * inW;
+      const wRow = oc * filterSize + ky * kW * inC;
+      for (let kx = kxStart; kx < kxEnd; kx++) {
+        const xb = (xRow + ix0 + kx * dilationW) * inC;
+        const wb = wRow + kx * inC;
+        for (let ic = 0; ic < inC; ic++) acc += x[xb + ic] * w[wb + ic];
+      }
+    }
+    y[yOff + oc] = acc;
   }
 }

@@ -6,10 +6,10 @@
  */
 import { UnsupportedError } from '../../errors';
 import type { ActivationRange } from '../activation';
-import { activationRange } from '../activation';
+import { activationRange, clampRange } from '../activation';
 import { defineKernel } from '../kernel';
 import { allFloat32, biasAsFloat64, f32, requireInput, requireRank } from '../kernel-util';
-import { convOutputSize, paddingBefore } from '../padding';
+import { convOutputSize, paddingBefore, tapEnd, tapStart } from '../padding';
 import { shapeToString } from '../tensor-utils';
 
 export interface DepthwiseConv2dFloatState {
@@ -34,7 +34,6 @@ export interface DepthwiseConv2dFloatState {
   /** Filter / bias computed at run time: copied on every run. */
   dynamicWeights: boolean;
   dynamicBias: boolean;
-  acc: Float64Array;
   range: ActivationRange;
 }
 
@@ -82,7 +81,6 @@ export const depthwiseConv2dFloat32 = defineKernel<'DEPTHWISE_CONV_2D', Depthwis
         bias: biasAsFloat64(bias?.data, outC),
         dynamicWeights: !filter.data,
         dynamicBias: bias !== null && !bias.data,
-        acc: new Float64Array(outC),
         range: activationRange(o.fusedActivationFunction, label),
       },
     };
@@ -90,48 +88,90 @@ export const depthwiseConv2dFloat32 = defineKernel<'DEPTHWISE_CONV_2D', Depthwis
   run({ inputs, outputs }, s) {
     if (s.dynamicWeights) s.weights.set(f32(inputs[1]!.data));
     if (s.dynamicBias) s.bias.set(f32(inputs[2]!.data));
-    const x = f32(inputs[0]!.data);
     const y = f32(outputs[0].data);
-    const { batches, inH, inW, inC, outH, outW, outC, multiplier, kH, kW, strideH, strideW, dilationH, dilationW, padTop, padLeft } = s;
-    const w = s.weights;
-    const acc = s.acc;
-    const bias = s.bias;
-    const lo = s.range.min;
-    const hi = s.range.max;
-    let yOff = 0;
-    for (let n = 0; n < batches; n++) {
-      const xBatch = n * inH * inW * inC;
-      for (let oy = 0; oy < outH; oy++) {
-        const iy0 = oy * strideH - padTop;
-        for (let ox = 0; ox < outW; ox++) {
-          const ix0 = ox * strideW - padLeft;
-          for (let oc = 0; oc < outC; oc++) acc[oc] = bias[oc];
-          for (let ky = 0; ky < kH; ky++) {
-            const iy = iy0 + ky * dilationH;
-            if (iy < 0 || iy >= inH) continue;
-            const xRow = xBatch + iy * inW * inC;
-            for (let kx = 0; kx < kW; kx++) {
-              const ix = ix0 + kx * dilationW;
-              if (ix < 0 || ix >= inW) continue;
-              const xBase = xRow + ix * inC;
-              const wBase = (ky * kW + kx) * outC;
-              if (multiplier === 1) {
-                for (let c = 0; c < outC; c++) acc[c] += x[xBase + c] * w[wBase + c];
-              } else {
-                let oc = 0;
-                for (let ic = 0; ic < inC; ic++) {
-                  const v = x[xBase + ic];
-                  for (let m = 0; m < multiplier; m++, oc++) acc[oc] += v * w[wBase + oc];
-                }
-              }
+    if (s.multiplier === 1) depthwiseFloat(f32(inputs[0]!.data), y, s);
+    else depthwiseMultiplierFloat(f32(inputs[0]!.data), y, s);
+    clampRange(y, 0, y.length, s.range);
+  },
+});
+
+
+/**
+ * Multiplier 1: channels in blocks of 4 with scalar accumulators over the valid taps
+ * (two loads per multiply-add, no accumulator traffic through memory).
+ */
+function depthwiseFloat(x: Float32Array, y: Float32Array, s: DepthwiseConv2dFloatState): void {
+  const { batches, inH, inW, outH, outW, outC: C, kH, kW, strideH, strideW, dilationH, dilationW, padTop, padLeft } = s;
+  const w = s.weights;
+  const bias = s.bias;
+  const c4 = C - (C % 4);
+  for (let n = 0; n < batches; n++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const iy0 = oy * strideH - padTop;
+      const kyStart = tapStart(iy0, dilationH);
+      const kyEnd = tapEnd(iy0, kH, dilationH, inH);
+      for (let ox = 0; ox < outW; ox++) {
+        const ix0 = ox * strideW - padLeft;
+        const kxStart = tapStart(ix0, dilationW);
+        const kxEnd = tapEnd(ix0, kW, dilationW, inW);
+        const yOff = ((n * outH + oy) * outW + ox) * C;
+        let c = 0;
+        for (; c < c4; c += 4) {
+          let a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
+          for (let ky = kyStart; ky < kyEnd; ky++) {
+            const xRow = (n * inH + iy0 + ky * dilationH) * inW;
+            const wRow = ky * kW;
+            for (let kx = kxStart; kx < kxEnd; kx++) {
+              const xb = (xRow + ix0 + kx * dilationW) * C + c;
+              const wb = (wRow + kx) * C + c;
+              a0 += x[xb] * w[wb];
+              a1 += x[xb + 1] * w[wb + 1];
+              a2 += x[xb + 2] * w[wb + 2];
+              a3 += x[xb + 3] * w[wb + 3];
             }
           }
-          for (let oc = 0; oc < outC; oc++) {
-            const v = acc[oc];
-            y[yOff++] = v < lo ? lo : v > hi ? hi : v;
+          y[yOff + c] = a0; y[yOff + c + 1] = a1; y[yOff + c + 2] = a2; y[yOff + c + 3] = a3;
+        }
+        for (; c < C; c++) {
+          let a = bias[c];
+          for (let ky = kyStart; ky < kyEnd; ky++) {
+            const xRow = (n * inH + iy0 + ky * dilationH) * inW;
+            for (let kx = kxStart; kx < kxEnd; kx++) a += x[(xRow + ix0 + kx * dilationW) * C + c] * w[(ky * kW + kx) * C + c];
+          }
+          y[yOff + c] = a;
+        }
+      }
+    }
+  }
+}
+
+/** Multiplier > 1: output channel ic·M + m reads input channel ic. */
+function depthwiseMultiplierFloat(x: Float32Array, y: Float32Array, s: DepthwiseConv2dFloatState): void {
+  const { batches, inH, inW, inC, outH, outW, outC, multiplier: M, kH, kW, strideH, strideW, dilationH, dilationW, padTop, padLeft } = s;
+  const w = s.weights;
+  const bias = s.bias;
+  for (let n = 0; n < batches; n++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const iy0 = oy * strideH - padTop;
+      const kyStart = tapStart(iy0, dilationH);
+      const kyEnd = tapEnd(iy0, kH, dilationH, inH);
+      for (let ox = 0; ox < outW; ox++) {
+        const ix0 = ox * strideW - padLeft;
+        const kxStart = tapStart(ix0, dilationW);
+        const kxEnd = tapEnd(ix0, kW, dilationW, inW);
+        const yOff = ((n * outH + oy) * outW + ox) * outC;
+        for (let ic = 0; ic < inC; ic++) {
+          for (let m = 0; m < M; m++) {
+            const oc = ic * M + m;
+            let a = bias[oc];
+            for (let ky = kyStart; ky < kyEnd; ky++) {
+              const xRow = (n * inH + iy0 + ky * dilationH) * inW;
+              for (let kx = kxStart; kx < kxEnd; kx++) a += x[(xRow + ix0 + kx * dilationW) * inC + ic] * w[(ky * kW + kx) * outC + oc];
+            }
+            y[yOff + oc] = a;
           }
         }
       }
     }
-  },
-});
+  }
+}

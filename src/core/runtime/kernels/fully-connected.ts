@@ -8,7 +8,7 @@
  */
 import { UnsupportedError } from '../../errors';
 import type { ActivationRange } from '../activation';
-import { activationRange } from '../activation';
+import { activationRange, clampRange } from '../activation';
 import { defineKernel } from '../kernel';
 import { allFloat32, biasAsFloat64, f32, requireInput, requireRank } from '../kernel-util';
 import { numElements, shapeToString } from '../tensor-utils';
@@ -67,8 +67,6 @@ export const fullyConnectedFloat32 = defineKernel<'FULLY_CONNECTED', FullyConnec
     const x = f32(inputs[0]!.data);
     const y = f32(outputs[0].data);
     const { batches, inD, outD, weights: w, bias } = s;
-    const lo = s.range.min;
-    const hi = s.range.max;
     for (let b = 0; b < batches; b++) {
       const xOff = b * inD;
       const yOff = b * outD;
@@ -76,8 +74,9 @@ export const fullyConnectedFloat32 = defineKernel<'FULLY_CONNECTED', FullyConnec
         const wOff = o * inD;
         let acc = bias[o];
         for (let i = 0; i < inD; i++) acc += x[xOff + i] * w[wOff + i];
-        y[yOff + o] = acc < lo ? lo : acc > hi ? hi : acc;
+        y[yOff + o] = acc;
       }
     }
+    clampRange(y, 0, y.length, s.range);
   },
 });

@@ -18,7 +18,9 @@ export const leakyReluFloat32 = defineKernel<'LEAKY_RELU', LeakyReluFloatState>(
     const y = f32(outputs[0].data);
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
-      y[i] = v > 0 ? v : v * alpha;
+      const abs = Math.abs(v);
+      // max(v, 0) + α·min(v, 0), branch-free; one term is always 0, so it rounds once
+      y[i] = (v + abs) * 0.5 + (v - abs) * 0.5 * alpha;
     }
   },
 });

@@ -3,7 +3,7 @@
  * taps are ignored), then the fused activation.
  */
 import type { ActivationRange } from '../activation';
-import { activationRange } from '../activation';
+import { activationRange, clampRange } from '../activation';
 import { defineKernel } from '../kernel';
 import { allFloat32, f32, requireInput } from '../kernel-util';
 import type { PoolGeometry } from '../pooling';
@@ -31,8 +31,6 @@ export const maxPool2dFloat32 = defineKernel<'MAX_POOL_2D', MaxPool2dFloatState>
     const x = f32(inputs[0]!.data);
     const y = f32(outputs[0].data);
     const C = g.channels;
-    const lo = range.min;
-    const hi = range.max;
     let yOff = 0;
     for (let n = 0; n < g.batches; n++) {
       for (let oy = 0; oy < g.outH; oy++) {
@@ -48,17 +46,16 @@ export const maxPool2dFloat32 = defineKernel<'MAX_POOL_2D', MaxPool2dFloatState>
             for (let ix = xStart; ix < xEnd; ix++) {
               const base = ((n * g.inH + iy) * g.inW + ix) * C;
               for (let c = 0; c < C; c++) {
-                const v = x[base + c];
-                if (v > acc[c]) acc[c] = v;
+                acc[c] = Math.max(acc[c], x[base + c]);
               }
             }
           }
           for (let c = 0; c < C; c++) {
-            const v = acc[c];
-            y[yOff++] = v < lo ? lo : v > hi ? hi : v;
+            y[yOff++] = acc[c];
           }
         }
       }
     }
+    clampRange(y, 0, y.length, range);
   },
 });

@@ -36,7 +36,8 @@ export const preluFloat32 = defineKernel<'PRELU', PreluFloatState>({
     for (let o = 0; o < y.length; o += inner) {
       for (let i = 0, px = offX, pa = offA; i < inner; i++, px += ix, pa += ia) {
         const v = x[px];
-        y[o + i] = v >= 0 ? v : v * a[pa];
+        const abs = Math.abs(v);
+        y[o + i] = (v + abs) * 0.5 + (v - abs) * 0.5 * a[pa]; // branch-free x ≥ 0 ? x : α·x
       }
       for (let d = rank - 2; d >= 0; d--) {
         counter[d]++;

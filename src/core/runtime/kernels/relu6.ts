@@ -13,7 +13,7 @@ export const relu6Float32 = defineKernel<'RELU6', undefined>({
     const y = f32(outputs[0].data);
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
-      y[i] = v < 0 ? 0 : v > 6 ? 6 : v;
+      y[i] = Math.min(Math.max(v, 0), 6);
     }
   },
 });

@@ -2,7 +2,7 @@
  * SUB: out = act(a − b) with numpy-style broadcasting (see ../broadcast.ts).
  */
 import type { ActivationRange } from '../activation';
-import { activationRange } from '../activation';
+import { activationRange, clampRange } from '../activation';
 import type { BroadcastPlan } from '../broadcast';
 import { planBroadcast, runBinaryFloat } from '../broadcast';
 import { defineKernel } from '../kernel';
@@ -24,6 +24,8 @@ export const subFloat32 = defineKernel<'SUB', SubFloatState>({
     return { outputShapes: [plan.outShape], state: { plan, range: activationRange(op.options.fusedActivationFunction, label) } };
   },
   run({ inputs, outputs }, s) {
-    runBinaryFloat('sub', f32(inputs[0]!.data), f32(inputs[1]!.data), f32(outputs[0].data), s.plan, s.range.min, s.range.max);
+    const y = f32(outputs[0].data);
+    runBinaryFloat('sub', f32(inputs[0]!.data), f32(inputs[1]!.data), y, s.plan);
+    clampRange(y, 0, y.length, s.range);
   },
 });

@@ -11,8 +11,7 @@
  */
 import { UnsupportedError } from '../../errors';
 import type { ActivationRange } from '../activation';
-import { activationRange } from '../activation';
-import { packOhwiToHwio } from './conv-2d';
+import { activationRange, clampRange } from '../activation';
 import { defineKernel } from '../kernel';
 import type { PreparedTensor } from '../kernel';
 import { biasAsFloat64, f32, requireInput, requireRank } from '../kernel-util';
@@ -33,8 +32,8 @@ export interface TransposeConvFloatState {
   strideW: number;
   padTop: number;
   padLeft: number;
-  /** Weights repacked to [kH, kW, inC, outC]. */
-  packedWeights: Float64Array;
+  /** Weights as float64 in their OHWI layout. */
+  weights: Float64Array;
   bias: Float64Array;
   /** Weights / bias computed at run time: repacked on every run. */
   dynamicWeights: boolean;
@@ -75,7 +74,7 @@ export function prepareTransposeConvFloat(
   const { outH, outW } = geometry;
   return {
     batches, inH, inW, inC, outC, kH, kW, ...geometry,
-    packedWeights: weights.data ? packOhwiToHwio(f32(weights.data), outC, kH, kW, inC) : new Float64Array(outC * kH * kW * inC),
+    weights: weights.data ? Float64Array.from(f32(weights.data)) : new Float64Array(outC * kH * kW * inC),
     bias: biasAsFloat64(bias?.data, outC),
     dynamicWeights: !weights.data,
     dynamicBias: bias !== null && !bias.data,
@@ -84,7 +83,7 @@ export function prepareTransposeConvFloat(
   };
 }
 
-/** Runs the scatter; `weights` / `bias` are the live operands, read only when they are dynamic. */
+/** Runs the scatter; `liveWeights` / `liveBias` are the live operands, read only when dynamic. */
 export function runTransposeConvFloat(
   x: Float32Array,
   y: Float32Array,
@@ -92,21 +91,21 @@ export function runTransposeConvFloat(
   liveWeights: Float32Array,
   liveBias: Float32Array | null,
 ): void {
-  if (s.dynamicWeights) packOhwiToHwio(liveWeights, s.outC, s.kH, s.kW, s.inC, s.packedWeights);
+  if (s.dynamicWeights) s.weights.set(liveWeights);
   if (s.dynamicBias && liveBias) s.bias.set(liveBias);
   const { batches, inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, padTop, padLeft } = s;
   const acc = s.acc;
-  const w = s.packedWeights;
+  const w = s.weights;
   const bias = s.bias;
   const pixels = batches * outH * outW;
   for (let p = 0, o = 0; p < pixels; p++) for (let oc = 0; oc < outC; oc++) acc[o++] = bias[oc];
-  const tapStride = inC * outC;
+  const filterSize = kH * kW * inC;
   for (let n = 0; n < batches; n++) {
     for (let iy = 0; iy < inH; iy++) {
       const oy0 = iy * strideH - padTop;
       for (let ix = 0; ix < inW; ix++) {
         const ox0 = ix * strideW - padLeft;
-        const xBase = ((n * inH + iy) * inW + ix) * inC;
+        const xb = ((n * inH + iy) * inW + ix) * inC;
         for (let ky = 0; ky < kH; ky++) {
           const oy = oy0 + ky;
           if (oy < 0 || oy >= outH) continue;
@@ -114,23 +113,21 @@ export function runTransposeConvFloat(
             const ox = ox0 + kx;
             if (ox < 0 || ox >= outW) continue;
             const aBase = ((n * outH + oy) * outW + ox) * outC;
-            let wOff = (ky * kW + kx) * tapStride;
-            for (let ic = 0; ic < inC; ic++, wOff += outC) {
-              const v = x[xBase + ic];
-              for (let oc = 0; oc < outC; oc++) acc[aBase + oc] += v * w[wOff + oc];
+            // each tap adds a dot product over input channels (contiguous in OHWI)
+            let wb = (ky * kW + kx) * inC;
+            for (let oc = 0; oc < outC; oc++, wb += filterSize) {
+              let d = 0;
+              for (let ic = 0; ic < inC; ic++) d += x[xb + ic] * w[wb + ic];
+              acc[aBase + oc] += d;
             }
           }
         }
       }
     }
   }
-  const lo = s.range.min;
-  const hi = s.range.max;
   const total = pixels * outC;
-  for (let i = 0; i < total; i++) {
-    const v = acc[i];
-    y[i] = v < lo ? lo : v > hi ? hi : v;
-  }
+  for (let i = 0; i < total; i++) y[i] = acc[i];
+  clampRange(y, 0, total, s.range);
 }
 
 export const transposeConvFloat32 = defineKernel<'TRANSPOSE_CONV', TransposeConvFloatState>({
