@@ -401,10 +401,10 @@ class Converter {
     const [sh, sw] = pair(cfg.strides ?? 1, 'strides', layer, this);
     const [dh, dw] = pair(cfg.dilation_rate ?? 1, 'dilation_rate', layer, this);
     const padding = this.padding(layer, cfg.padding);
-    const m = int(cfg.depth_multiplier ?? 1, 'depth_multiplier', layer, this);
     const useBias = cfg.use_bias !== false;
     const c = this.cachedConsts(layer, () => {
       const ws = this.weights(layer, useBias ? ['depthwise_kernel', 'bias'] : ['depthwise_kernel']);
+      const m = this.depthMultiplier(layer, ws.depthwise_kernel);
       this.expectShape(layer, 'depthwise kernel', ws.depthwise_kernel, [kh, kw, cin, m]);
       if (useBias) this.expectShape(layer, 'bias', ws.bias, [cin * m]);
       return {
@@ -412,6 +412,7 @@ class Converter {
         bias: this.constFloat(`${layer.name}/bias`, [cin * m], useBias ? ws.bias.data.slice() : new Float32Array(cin * m)),
       };
     });
+    const m = this.shape(c.kernel)[3] / cin;
     const kind = this.activationKind(layer, cfg.activation);
     const outShape = [n, convOut(h, kh, sh, dh, padding), convOut(w, kw, sw, dw, padding), cin * m];
     const pre = this.activation(kind === 'linear' ? name : `${name}/pre_activation`, outShape);
@@ -432,11 +433,11 @@ class Converter {
     const [sh, sw] = pair(cfg.strides ?? 1, 'strides', layer, this);
     const [dh, dw] = pair(cfg.dilation_rate ?? 1, 'dilation_rate', layer, this);
     const padding = this.padding(layer, cfg.padding);
-    const m = int(cfg.depth_multiplier ?? 1, 'depth_multiplier', layer, this);
     const filters = int(cfg.filters, 'filters', layer, this);
     const useBias = cfg.use_bias !== false;
     const c = this.cachedConsts(layer, () => {
       const ws = this.weights(layer, useBias ? ['depthwise_kernel', 'pointwise_kernel', 'bias'] : ['depthwise_kernel', 'pointwise_kernel']);
+      const m = this.depthMultiplier(layer, ws.depthwise_kernel);
       this.expectShape(layer, 'depthwise kernel', ws.depthwise_kernel, [kh, kw, cin, m]);
       this.expectShape(layer, 'pointwise kernel', ws.pointwise_kernel, [1, 1, cin * m, filters]);
       if (useBias) this.expectShape(layer, 'bias', ws.bias, [filters]);
@@ -447,6 +448,7 @@ class Converter {
         bias: this.constFloat(`${layer.name}/bias`, [filters], useBias ? ws.bias.data.slice() : new Float32Array(filters)),
       };
     });
+    const m = this.shape(c.dwKernel)[3] / cin;
     const oh = convOut(h, kh, sh, dh, padding);
     const ow = convOut(w, kw, sw, dw, padding);
     const mid = this.activation(`${name}/depthwise`, [n, oh, ow, cin * m]);
@@ -687,6 +689,16 @@ class Converter {
       throw this.layerError(layer, `uses interpolation '${String(interpolation)}'; QuantLab imports 'nearest' and 'bilinear'`);
     }
     return out;
+  }
+
+  /**
+   * The depth multiplier from the configuration, or, when the configuration leaves it out (TF.js
+   * 4.x drops it from SeparableConv2D configs), from the kernel's last dimension.
+   */
+  private depthMultiplier(layer: KerasLayer, kernel: KerasWeight): number {
+    const v = layer.config.depth_multiplier;
+    if (v === undefined || v === null) return kernel.shape.length === 4 && kernel.shape[3] > 0 ? kernel.shape[3] : 1;
+    return int(v, 'depth_multiplier', layer, this);
   }
 
   private padding(layer: KerasLayer, v: unknown): Padding {

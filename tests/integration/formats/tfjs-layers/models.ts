@@ -132,3 +132,27 @@ export function functionalModel(): tf.LayersModel {
   return tf.model({ inputs: input, outputs: [probs, gate], name: 'func' });
 }
 
+
+/**
+ * The rest of the layer set: dilated conv with relu6, strided depthwise without bias and with
+ * swish, separable with depth multiplier 2, bilinear upsampling, Multiply / Average,
+ * Dense on a rank-4 tensor, Reshape, Concatenate on axis 1. (TF.js 4.22 leaves depth_multiplier
+ * out of its SeparableConv2D config; the importer reads it from the kernel shape.)
+ */
+export function miscModel(): tf.LayersModel {
+  const input = tf.input({ shape: [8, 8, 3], name: 'x' });
+  const ap = <T extends tf.SymbolicTensor | tf.SymbolicTensor[]>(layer: tf.layers.Layer, x: T): tf.SymbolicTensor => layer.apply(x) as tf.SymbolicTensor;
+  const a = ap(tf.layers.conv2d({ filters: 4, kernelSize: 3, dilationRate: 2, padding: 'same', activation: 'relu6', name: 'dilated' }), input);
+  const b = ap(tf.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'same', useBias: false, activation: 'swish', name: 'dw_s2' }), a);
+  const c = ap(tf.layers.separableConv2d({ filters: 8, kernelSize: 3, depthMultiplier: 2, padding: 'valid', name: 'sep_m2' }), input);
+  const d = ap(tf.layers.upSampling2d({ size: [2, 2], interpolation: 'bilinear', name: 'up_bilinear' }), b);
+  const e = ap(tf.layers.multiply({ name: 'mul' }), [a, d]);
+  const g = ap(tf.layers.average({ name: 'avg' }), [a, e, d]);
+  const h = ap(tf.layers.dense({ units: 6, activation: 'tanh', name: 'dense_rank4' }), g); // [8, 8, 6]
+  const i = ap(tf.layers.reshape({ targetShape: [8, 48], name: 'rows' }), h);
+  const j = ap(tf.layers.reshape({ targetShape: [6, 48], name: 'rows_c' }), c);
+  const k = ap(tf.layers.concatenate({ axis: 1, name: 'cat_rows' }), [i, j]); // [14, 48]
+  const l = ap(tf.layers.flatten({ name: 'flat' }), k);
+  const out = ap(tf.layers.dense({ units: 3, activation: 'softmax', name: 'head' }), l);
+  return tf.model({ inputs: input, outputs: out, name: 'misc' });
+}

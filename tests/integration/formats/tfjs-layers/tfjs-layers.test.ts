@@ -22,7 +22,7 @@ import { inferShapes } from '../../../../src/core/ir/shape-inference';
 import type { Model } from '../../../../src/core/ir/types';
 import { loadOracle, type TfliteOracle } from '../../../helpers/tflite-oracle';
 import { runGraphF64 } from '../keras/ir-float64';
-import { BATCH, functionalModel, maxAbsDiff, predict, randomInputs, randomizeWeights, save, sequentialModel, withBatch, type Saved } from './models';
+import { BATCH, functionalModel, maxAbsDiff, miscModel, predict, randomInputs, randomizeWeights, save, sequentialModel, withBatch, type Saved } from './models';
 
 const TOLERANCE = 1e-5;
 
@@ -155,6 +155,7 @@ describe('TensorFlow.js layers models saved by TensorFlow.js', () => {
     for (const [name, build, seed] of [
       ['sequential', sequentialModel, 1],
       ['functional', functionalModel, 2],
+      ['misc', miscModel, 3],
     ] as const) {
       const model = build();
       randomizeWeights(model, seed);
@@ -192,7 +193,18 @@ describe('TensorFlow.js layers models saved by TensorFlow.js', () => {
     expect(model.subgraphs[0].outputs.length).toBe(2);
   });
 
-  for (const name of ['sequential', 'functional'] as const) {
+  it('imports the rest of the layer set (bilinear upsampling, Multiply/Average, dilation, rank-4 Dense, Reshape, Concatenate on axis 1)', async () => {
+    const { saved, inputs, expected } = models.misc;
+    const path = writeModelDir(folder('misc'), standardModelJson(saved), { 'group1-shard1of1.bin': saved.weightData });
+    const model = await importAndCompare(oracle, path, inputs, expected);
+    const g = model.subgraphs[0];
+    const types = g.ops.map((o) => o.type);
+    for (const t of ['RESIZE_BILINEAR', 'MUL', 'ADD', 'LOGISTIC', 'CONCATENATION', 'RESHAPE']) expect(types, t).toContain(t);
+    const fc = g.ops.find((o) => o.name === 'dense_rank4');
+    expect(fc?.type === 'FULLY_CONNECTED' && fc.options.keepNumDims).toBe(true);
+  });
+
+  for (const name of ['sequential', 'functional', 'misc'] as const) {
     it(`reads uint8, uint16 and float16 quantized weights of the ${name} model (compared with TF.js on the dequantized weights)`, async () => {
       const { model: tfModel, saved, inputs } = models[name];
       const kinds: QuantDtype[] = ['uint8', 'float16', 'uint16'];

@@ -144,6 +144,34 @@ describe('Keras reader', () => {
     expect(failures).toBeGreaterThan(0);
   });
 
+  it('maps Subtract, Reshape with -1 and a ReLU layer fused into the subtraction', async () => {
+    const node = (...names: string[]) => [names.map((n) => [n, 0, 0, {}])];
+    const config = {
+      class_name: 'Model',
+      config: {
+        name: 'm',
+        layers: [
+          { class_name: 'InputLayer', name: 'in', config: { name: 'in', batch_input_shape: [null, 2, 3] }, inbound_nodes: [] },
+          { class_name: 'Dense', name: 'd', config: { name: 'd', units: 3, activation: 'linear' }, inbound_nodes: node('in') },
+          { class_name: 'Subtract', name: 'sub', config: { name: 'sub' }, inbound_nodes: node('d', 'in') },
+          { class_name: 'ReLU', name: 'relu', config: { name: 'relu', max_value: null, negative_slope: 0, threshold: 0 }, inbound_nodes: node('sub') },
+          { class_name: 'Reshape', name: 'r', config: { name: 'r', target_shape: [-1, 2] }, inbound_nodes: node('relu') },
+        ],
+        input_layers: [['in', 0, 0]],
+        output_layers: [['r', 0, 0]],
+      },
+    };
+    const bytes = await kerasH5({ modelConfig: config, layers: [{ name: 'd', weights: [w('d/kernel:0', [3, 3], 1), w('d/bias:0', [3], 2)] }] });
+    const g = (await openKeras({ name: 'm.h5', bytes })).subgraphs[0];
+    expect(g.ops.map((o) => o.type)).toEqual(['FULLY_CONNECTED', 'SUB', 'RESHAPE']);
+    const fc = g.ops[0] as Extract<BuiltinOp, { type: 'FULLY_CONNECTED' }>;
+    expect(fc.options.keepNumDims).toBe(true);
+    expect((g.ops[1] as Extract<BuiltinOp, { type: 'SUB' }>).options.fusedActivationFunction).toBe('RELU');
+    expect(g.tensors[g.ops[1].outputs[0]].name).toBe('relu');
+    expect(g.tensors[g.outputs[0]].shape).toEqual([-1, 3, 2]);
+    expect((g.ops[2] as Extract<BuiltinOp, { type: 'RESHAPE' }>).options.newShape).toEqual([-1, 3, 2]);
+  });
+
   it('matches Keras 3 weights by layer order, checked against the recorded names', () => {
     for (const [cls, snake] of [
       ['Conv2D', 'conv2d'],
