@@ -11,7 +11,7 @@ import { ROOT } from './support/paths';
 
 const SECTIONS = [
   { title: 'Models', heading: 'No models yet' },
-  { title: 'Datasets', heading: 'No datasets yet' },
+  { title: 'Datasets', heading: 'No datasets of your own yet' },
   { title: 'Experiments', heading: 'No experiments yet' },
   { title: 'Compare', heading: 'Nothing to compare yet' },
   { title: 'Devices', heading: 'No Android device connected' },

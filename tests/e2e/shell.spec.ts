@@ -13,7 +13,7 @@ import { startServe, type ServedApp } from './support/serve';
 
 const SECTIONS = [
   { title: 'Models', hash: '#/models', heading: 'No models yet' },
-  { title: 'Datasets', hash: '#/datasets', heading: 'No datasets yet' },
+  { title: 'Datasets', hash: '#/datasets', heading: 'No datasets of your own yet' },
   { title: 'Experiments', hash: '#/experiments', heading: 'No experiments yet' },
   { title: 'Compare', hash: '#/compare', heading: 'Nothing to compare yet' },
   { title: 'Devices', hash: '#/devices', heading: 'No Android device connected' },
@@ -46,6 +46,16 @@ async function open(page: Page, hash = ''): Promise<void> {
   await expect(page.getByTestId('workspace-path')).toContainText(served.workspaceDir);
 }
 
+/** Collects console errors and uncaught exceptions (CSP violations show up as console errors). */
+function watchForErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  page.on('pageerror', (error) => errors.push(error.message));
+  return errors;
+}
+
 async function waitForDoctor(page: Page): Promise<void> {
   await expect(page.getByTestId('doctor-checks')).toBeVisible({ timeout: DOCTOR_TIMEOUT_MS });
 }
@@ -66,6 +76,7 @@ test('opens from the printed link, strips the token from the address bar and sur
 });
 
 test('every section opens from the sidebar, with its empty state and the active link marked', async ({ page }) => {
+  const errors = watchForErrors(page);
   await open(page);
   for (const section of SECTIONS) {
     const link = sidebar(page).getByRole('link', { name: section.title });
@@ -77,6 +88,8 @@ test('every section opens from the sidebar, with its empty state and the active 
     await expect(sidebar(page).locator('[aria-current="page"]')).toHaveCount(1);
     await expect(page).toHaveTitle(`${section.title} · QuantLab`);
   }
+  await waitForDoctor(page);
+  expect(errors, 'console errors or uncaught exceptions (CSP violations included)').toEqual([]);
 });
 
 test('the sidebar works from the keyboard', async ({ page }) => {
