@@ -100,16 +100,24 @@ function runCases(path: string, cases: number, seed: number): Stats {
   for (let c = 0; c < cases; c++) {
     const m = mutate(original, structure, next);
     const before = process.memoryUsage().arrayBuffers;
-    const t0 = performance.now();
     let model: Model | undefined;
     let error: unknown;
-    try {
-      model = readTflite(m.bytes, 'mutant.tflite');
-    } catch (e) {
-      error = e;
-    }
-    const ms = performance.now() - t0;
+    const attempt = (): number => {
+      const t0 = performance.now();
+      model = undefined;
+      error = undefined;
+      try {
+        model = readTflite(m.bytes, 'mutant.tflite');
+      } catch (e) {
+        error = e;
+      }
+      return performance.now() - t0;
+    };
+    let ms = attempt();
     const grown = process.memoryUsage().arrayBuffers - before;
+    // A slow case is re-timed twice: a machine busy with other work (or a GC pause) makes one
+    // run slow, a reader that loops on a corrupt structure makes every run slow.
+    for (let retry = 0; retry < 2 && ms > TIME_LIMIT_MS; retry++) ms = Math.min(ms, attempt());
     stats.maxMs = Math.max(stats.maxMs, ms);
     const where = `${path.split('/').pop()} seed ${seed} case ${c} (${m.what})`;
     if (ms > TIME_LIMIT_MS) stats.failures.push(`${where}: took ${ms.toFixed(0)} ms`);
