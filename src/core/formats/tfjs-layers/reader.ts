@@ -86,9 +86,13 @@ export async function readTfjsLayers(source: TfjsLayersSource): Promise<Model> {
     }
   }
 
+  // Entries are named '<layer>/<weight>'; converters of nested tf.keras models may prefix the
+  // model's scope ('model/conv2d/kernel'), so a scoped match is the fallback.
   const weightsOf = (layer: KerasLayer): KerasWeight[] => {
     const prefix = `${layer.name}/`;
-    return order.filter((n) => n.startsWith(prefix)).map((n) => weights.get(n) as KerasWeight);
+    let names = order.filter((n) => n.startsWith(prefix));
+    if (names.length === 0) names = order.filter((n) => n.includes(`/${prefix}`));
+    return names.map((n) => weights.get(n) as KerasWeight);
   };
   const kerasVersion = stringField(topologyJson.keras_version) ?? stringField(isObject(topologyJson.model_config) ? topologyJson.model_config.keras_version : undefined);
   const graph = kerasToGraph(topology, { fileName: file, flavor: 'tfjs', kerasVersion, weightsOf });

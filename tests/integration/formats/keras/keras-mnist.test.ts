@@ -25,6 +25,8 @@ const repoRoot = resolve(fileURLToPath(import.meta.url), '..', '..', '..', '..',
 const DATA_DIR = resolve(repoRoot, '..', 'shared', 'keras-mnist');
 const HAVE_DATA = existsSync(DATA_DIR);
 const BATCH = 500;
+/** Uncontended each model takes 0.4–7 s; the margin is for a loaded machine. */
+const TIMEOUT_MS = 120_000;
 /** Images also run through the float64 reference, to cross-check the interpreter's outputs. */
 const REFERENCE_IMAGES = 100;
 
@@ -152,6 +154,6 @@ describe.skipIf(!HAVE_DATA)(`real Keras MNIST models (${HAVE_DATA ? DATA_DIR : `
       }
       const top1 = (100 * correct) / digits.count;
       expect(Math.abs(top1 - c.expectedTop1), `measured top-1 ${top1.toFixed(2)}%`).toBeLessThanOrEqual(0.1);
-    });
+    }, TIMEOUT_MS);
   }
 });
