@@ -214,7 +214,8 @@ export function createWebBridge(options: WebBridgeOptions): WebBridge {
       let set = listeners.get(event);
       if (!set) listeners.set(event, (set = new Set()));
       set.add(listener);
-      connect();
+      // The socket opens with the first listener and then stays up (or keeps reconnecting).
+      if (connection === 'idle') connect();
       return () => {
         set.delete(listener);
       };
