@@ -6,7 +6,7 @@ import quantlab from './tools/eslint/layering.js';
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/**', 'out/**', 'dist/**', 'test-results/**', 'playwright-report/**', '**/generated/**', 'bench/results/**'],
+    ignores: ['node_modules/**', 'out/**', 'dist/**', 'test-results/**', 'playwright-report/**', '**/generated/**', 'bench/results/**', '.tmp/**'],
   },
   ...tseslint.configs.recommended,
   ...pluginVue.configs['flat/recommended'],
