@@ -41,7 +41,7 @@ export type SingleOpSpec<K extends BuiltinOpType = BuiltinOpType> = {
     type: T;
     options: OpOptionsMap[T];
     inputs: (TensorSpec | null)[];
-    /** Defaults to one output with the first input's dtype and an inferred shape. */
+    /** Defaults to one output with the data input's dtype and an inferred shape. */
     outputs?: OutputSpec[];
     version?: number;
   };
@@ -70,7 +70,9 @@ export function singleOpModel(spec: SingleOpSpec | CustomOpSpec): Model {
     if (!s.data) graphInputs.push(index);
     return index;
   });
-  const firstDtype = spec.inputs.find((s) => s !== null)?.dtype ?? 'float32';
+  // The data operand sets the default output dtype (TRANSPOSE_CONV's first operand is a shape).
+  const dataOperand = spec.type === 'TRANSPOSE_CONV' ? spec.inputs[2] : spec.inputs.find((s) => s !== null);
+  const firstDtype = dataOperand?.dtype ?? 'float32';
   const outputSpecs: OutputSpec[] = spec.outputs ?? [{ dtype: firstDtype }];
   const opOutputs = outputSpecs.map((s, i) => {
     const t: Tensor = { name: s.name ?? `output${i}`, dtype: s.dtype, shape: s.shape ? [...s.shape] : [] };

@@ -11,7 +11,7 @@
 import * as flatbuffers from 'flatbuffers';
 import { ModelFormatError, UnsupportedError } from '../../errors';
 import { dataMatchesDType, elementCount, formatShape, tensorDataBytes } from '../../ir/graph';
-import type { Graph, Model, Op, QuantParams, Tensor } from '../../ir/types';
+import type { DType, Graph, Model, Op, QuantParams, Tensor } from '../../ir/types';
 import * as fb from './generated/schema_generated';
 import {
   ACTIVATION_CODE,
@@ -62,7 +62,7 @@ class TfliteWriter {
 
     // Everything a table points to must exist before the table is started, so build bottom-up:
     // subgraphs (collecting op codes and buffers on the way), then codes, buffers, the model.
-    const subgraphOffsets = model.subgraphs.map((g) => this.writeSubgraph(g));
+    const subgraphOffsets = model.subgraphs.map((g) => this.writeSubgraph(withConvBiases(g)));
 
     const metadataOffsets = (model.metadata ?? []).map((m) => {
       const bufferIndex = this.addBuffer(m.data);
@@ -456,4 +456,41 @@ class TfliteWriter {
         return [T.NONE, 0];
     }
   }
+}
+
+/**
+ * TFLite's CONV_2D and DEPTHWISE_CONV_2D kernels insist on a bias operand ("has_bias was not
+ * true"), so a convolution without one gets an explicit zero bias of the type the kernel
+ * expects: float32 for float (and hybrid) convolutions, int32 for int8 and int64 for int16
+ * activations, quantized with scale = input scale × weight scale and zero point 0.
+ * The graph passed in is not changed.
+ */
+function withConvBiases(graph: Graph): Graph {
+  const needs = graph.ops.some((op) => (op.type === 'CONV_2D' || op.type === 'DEPTHWISE_CONV_2D') && !(op.inputs[2] >= 0));
+  if (!needs) return graph;
+  const tensors = [...graph.tensors];
+  const ops = graph.ops.map((op): Op => {
+    if ((op.type !== 'CONV_2D' && op.type !== 'DEPTHWISE_CONV_2D') || op.inputs[2] >= 0) return op;
+    const input = graph.tensors[op.inputs[0]];
+    const weights = graph.tensors[op.inputs[1]];
+    if (!input || !weights || weights.shape.length !== 4) return op;
+    const channels = op.type === 'CONV_2D' ? weights.shape[0] : weights.shape[3];
+    if (!(channels >= 0)) return op;
+    const dtype: DType = input.dtype === 'int8' || input.dtype === 'uint8' ? 'int32' : input.dtype === 'int16' ? 'int64' : 'float32';
+    const bias: Tensor = {
+      name: `${weights.name}/zero_bias`,
+      dtype,
+      shape: [channels],
+      data: dtype === 'int32' ? new Int32Array(channels) : dtype === 'int64' ? new BigInt64Array(channels) : new Float32Array(channels),
+    };
+    if (dtype !== 'float32' && input.quant && weights.quant) {
+      const ws = weights.quant.scale;
+      const scale = Array.from({ length: ws.length }, (_, c) => input.quant!.scale[0] * ws[c]);
+      bias.quant = { scale, zeroPoint: scale.map(() => 0) };
+      if (scale.length > 1) bias.quant.axis = 0;
+    }
+    tensors.push(bias);
+    return { ...op, inputs: [op.inputs[0], op.inputs[1], tensors.length - 1, ...op.inputs.slice(3)] } as Op;
+  });
+  return { ...graph, tensors, ops };
 }

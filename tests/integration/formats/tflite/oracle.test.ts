@@ -67,4 +67,42 @@ describe('TFLite oracle', () => {
     for (let i = 0; i < 200; i++) oracle.run(model, [x]);
     expect(Array.from((oracle.run(model, [x]).outputs[0] as Float32Array).slice(0, 3))).toEqual([0, 0, 0]);
   });
+
+  it('says which kernel ran: XNNPACK for constant weights, the builtin kernel for weights fed as inputs', async () => {
+    const oracle = await loadOracle();
+    const conv = { padding: 'SAME', strideW: 1, strideH: 1, dilationWFactor: 1, dilationHFactor: 1, fusedActivationFunction: 'NONE' } as const;
+    const bias = { dtype: 'float32' as const, shape: [3], data: new Float32Array(3) };
+    const constant = singleOpModel({
+      type: 'CONV_2D',
+      options: conv,
+      inputs: [{ dtype: 'float32', shape: [1, 4, 4, 2] }, { dtype: 'float32', shape: [3, 3, 3, 2], data: new Float32Array(54).fill(1) }, bias],
+    });
+    const fed = singleOpModel({
+      type: 'CONV_2D',
+      options: conv,
+      inputs: [{ dtype: 'float32', shape: [1, 4, 4, 2] }, { dtype: 'float32', shape: [3, 3, 3, 2] }, bias],
+    });
+    const x = new Float32Array(32).fill(1);
+    const a = oracle.run(writeTflite(constant), [x]);
+    const b = oracle.run(writeTflite(fed), [x, new Float32Array(54).fill(1)]);
+    expect(Array.from(b.outputs[0] as Float32Array)).toEqual(Array.from(a.outputs[0] as Float32Array));
+    // An empty profile means "unknown" in this build; when present it names the kernel.
+    if (a.profile.length) expect(a.profile.map((p) => p.nodeType)).toEqual(['TfLiteXNNPackDelegate']);
+    if (b.profile.length) expect(b.profile.map((p) => p.nodeType)).toEqual(['CONV_2D']);
+  });
+
+  it('runs convolutions without a bias: the writer adds the zero bias TFLite insists on', async () => {
+    const oracle = await loadOracle();
+    const conv = { padding: 'VALID', strideW: 1, strideH: 1, dilationWFactor: 1, dilationHFactor: 1, fusedActivationFunction: 'NONE' } as const;
+    for (const omitted of [[], [null]] as const) {
+      const model = singleOpModel({
+        type: 'CONV_2D',
+        options: conv,
+        inputs: [{ dtype: 'float32', shape: [1, 3, 3, 2] }, { dtype: 'float32', shape: [1, 3, 3, 2], data: new Float32Array(18).fill(0.5) }, ...omitted],
+      });
+      const { outputs } = oracle.run(writeTflite(model), [new Float32Array(18).fill(2)]);
+      expect(Array.from(outputs[0] as Float32Array)).toEqual([18]);
+      expect(model.subgraphs[0].tensors.length).toBe(3); // the model itself is unchanged
+    }
+  });
 });
