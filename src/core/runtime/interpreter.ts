@@ -16,7 +16,7 @@
  */
 import { ModelFormatError, UnsupportedError, UserError } from '../errors';
 import type { DType, Graph, Op, Tensor, TensorData } from '../ir/types';
-import type { AnyKernelConfig, BoundTensor, KernelOpType, OpSignature, PreparedTensor, PrepareContext, RunContext } from './kernel';
+import type { AnyKernelConfig, BoundTensor, KernelOpType, OpSignature, PreparedTensor, PrepareContext, RoundingMode, RunContext } from './kernel';
 import { ALL_KERNELS } from './kernels/register-all';
 import type { MemoryPlan, PlanStep } from './memory-plan';
 import { planMemory } from './memory-plan';
@@ -34,6 +34,11 @@ export interface InterpreterOptions {
   foldConstants?: boolean;
   /** Give every activation its own bytes so intermediates stay readable after a run (default false). */
   preserveIntermediates?: boolean;
+  /**
+   * The integer rounding of the target to reproduce (default 'double-rounding', TFLite's
+   * reference kernels). See RoundingMode.
+   */
+  rounding?: RoundingMode;
   /** Kernel list to use instead of the built-in register-all list (tests, experiments). */
   kernels?: readonly AnyKernelConfig[];
 }
@@ -206,6 +211,8 @@ export class Interpreter {
   readonly foldedOps: readonly number[];
   readonly inputs: readonly TensorInfo[];
   readonly outputs: readonly TensorInfo[];
+  /** The integer rounding behaviour this plan reproduces. */
+  readonly rounding: RoundingMode;
 
   private readonly arena: ArrayBuffer;
   private readonly shapes: number[][];
@@ -218,6 +225,7 @@ export class Interpreter {
     this.graph = graph;
     this.profile = options.profile ?? false;
     this.preserve = options.preserveIntermediates ?? false;
+    this.rounding = options.rounding ?? 'double-rounding';
     checkIndices(graph);
     const kernels = selectKernels(graph, options.kernels ?? ALL_KERNELS);
     const order = topologicalOrder(graph);
@@ -274,7 +282,7 @@ export class Interpreter {
       const label = opLabel(graph, op, i);
       const inputs = op.inputs.map((t) => (t < 0 ? null : prepared(t)));
       const outputs = op.outputs.map((t) => prepared(t));
-      const ctx: PrepareContext<KernelOpType> = { op: op as PrepareContext['op'], opIndex: i, label, inputs, outputs };
+      const ctx: PrepareContext<KernelOpType> = { op: op as PrepareContext['op'], opIndex: i, label, inputs, outputs, rounding: this.rounding };
       let outputShapes: number[][];
       let state: unknown;
       if (kernel.prepare) {

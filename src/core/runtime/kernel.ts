@@ -15,6 +15,17 @@ export type KernelOpType = BuiltinOpType | 'CUSTOM';
 /** The op type narrowed to its typed options. */
 export type OpOf<T extends KernelOpType> = T extends BuiltinOpType ? Extract<BuiltinOp, { type: T }> : OpaqueOp;
 
+/**
+ * How the imitated TFLite build rounds when it maps reals to integers (notes/int8.md):
+ * - 'double-rounding': TFLite's reference kernels (gemmlowp doubling high multiply, then a
+ *   rounding divide by a power of two; TfLiteRound, i.e. half away from zero, in QUANTIZE);
+ * - 'single-rounding': TFLite's optimized kernels built with TFLITE_SINGLE_ROUNDING;
+ * - 'xnnpack': XNNPACK's float requantization, round half to even (QUANTIZE multiplies by the
+ *   float32 reciprocal of the scale).
+ * Results must say which one they used.
+ */
+export type RoundingMode = 'double-rounding' | 'single-rounding' | 'xnnpack';
+
 /** A tensor as the kernel sees it while preparing: static shape, data only for constants. */
 export interface PreparedTensor {
   readonly index: number;
@@ -40,6 +51,8 @@ export interface PrepareContext<T extends KernelOpType = KernelOpType> {
   readonly inputs: readonly (PreparedTensor | null)[];
   /** Output tensors with the dtypes the graph declares; their shapes are the graph's (may hold -1). */
   readonly outputs: readonly PreparedTensor[];
+  /** The rounding behaviour integer-producing kernels must reproduce. */
+  readonly rounding: RoundingMode;
 }
 
 export interface RunContext<T extends KernelOpType = KernelOpType> {

@@ -474,25 +474,37 @@ describe('shape and data movement', () => {
 });
 
 describe('activations', () => {
-  const xs = [1, 6, 7, 5];
-  const x = randomFloats(rng(9500), size(xs), -8, 8);
+  /** Seeded shapes of rank 1–4 and value ranges wide enough to reach saturation. */
+  function cases(seed: number): { shape: number[]; x: Float32Array }[] {
+    const r = rng(seed);
+    return [0, 1, 2].map((k) => {
+      const rank = randInt(r, 1, 4);
+      const shape = Array.from({ length: rank }, () => randInt(r, 1, 9));
+      const range = [4, 12, 40][k];
+      return { shape, x: randomFloats(r, size(shape), -range, range) };
+    });
+  }
   for (const type of ['RELU', 'RELU6', 'HARD_SWISH', 'LOGISTIC', 'TANH'] as const) {
     it(type, () => {
-      compare(model({ type, options: {}, inputs: [f32(xs)] }), [x]);
+      for (const { shape, x } of cases(9500 + type.length)) compare(model({ type, options: {}, inputs: [f32(shape)] }), [x]);
     });
   }
   it('LEAKY_RELU', () => {
-    for (const alpha of [0.2, 0.01, 1.5]) compare(model({ type: 'LEAKY_RELU', options: { alpha }, inputs: [f32(xs)] }), [x]);
+    const alphas = [0.2, 0.01, 1.5];
+    cases(9550).forEach(({ shape, x }, k) => compare(model({ type: 'LEAKY_RELU', options: { alpha: alphas[k] }, inputs: [f32(shape)] }), [x]));
   });
   it('PRELU with broadcast alpha', () => {
     const r = rng(9600);
-    for (const alphaShape of [[1, 1, 5], [5], [7, 5], [1, 6, 7, 5]]) {
-      const alpha = randomFloats(r, size(alphaShape), 0, 0.5);
+    const xs = [1, 6, 7, 5];
+    const x = randomFloats(r, size(xs), -8, 8);
+    for (const alphaShape of [[1, 1, 5], [5], [7, 5], [1, 6, 7, 5], [6, 1, 5]]) {
+      const alpha = randomFloats(r, size(alphaShape), -0.5, 0.5);
       compare(model({ type: 'PRELU', options: {}, inputs: [f32(xs), f32(alphaShape, alpha)] }), [x]);
     }
   });
-  it('SOFTMAX with beta', () => {
-    for (const beta of [1, 0.25, 3]) compare(model({ type: 'SOFTMAX', options: { beta }, inputs: [f32([6, 35])] }), [x]);
+  it('SOFTMAX with beta over the last axis', () => {
+    const betas = [1, 0.25, 3];
+    cases(9650).forEach(({ shape, x }, k) => compare(model({ type: 'SOFTMAX', options: { beta: betas[k] }, inputs: [f32(shape)] }), [x]));
   });
 });
 
@@ -512,11 +524,29 @@ describe('DEQUANTIZE / QUANTIZE', () => {
     compare(model({ type: 'DEQUANTIZE', options: {}, inputs: [{ dtype: 'uint8', shape: [256], quant: { scale: [0.25], zeroPoint: [131] } }], outputs: [{ dtype: 'float32', shape: [256] }] }), [u8]);
   });
 
-  it('QUANTIZE float32 → int8 and uint8 (bit-exact)', () => {
+  /** x / S lands on every half-integer in [−20, 20]: the tie cases where roundings part. */
+  const ties = Float32Array.from({ length: 81 }, (_, i) => (i - 40) * 0.125);
+
+  it('QUANTIZE float32 → int8 / uint8 as XNNPACK runs it (rounding "xnnpack", bit-exact, ties to even)', () => {
     const r = rng(9800);
-    const x = randomFloats(r, 500, -3, 3);
-    compare(model({ type: 'QUANTIZE', options: {}, inputs: [f32([500])], outputs: [{ dtype: 'int8', shape: [500], quant: { scale: [0.0213], zeroPoint: [5] } }] }), [x], true);
-    compare(model({ type: 'QUANTIZE', options: {}, inputs: [f32([500])], outputs: [{ dtype: 'uint8', shape: [500], quant: { scale: [0.0137], zeroPoint: [120] } }] }), [x], true);
+    const x = Float32Array.from([...randomFloats(r, 500, -3, 3), ...ties]);
+    for (const [dtype, scale, zp] of [['int8', 0.0213, 5], ['uint8', 0.0137, 120], ['int8', 0.25, 0], ['uint8', 0.25, 128]] as const) {
+      const m = model({ type: 'QUANTIZE', options: {}, inputs: [f32([x.length])], outputs: [{ dtype, shape: [x.length], quant: { scale: [scale], zeroPoint: [zp] } }] });
+      const theirs = oracle.run(writeTflite(m), [x]);
+      // the profile says who ran it (it may be empty in this build: then it proves nothing)
+      if (theirs.profile.length > 0) expect(theirs.profile.map((p) => p.nodeType)).toEqual(['TfLiteXNNPackDelegate']);
+      const ours = Interpreter.prepare(m.subgraphs[0], { rounding: 'xnnpack' }).run([x]).outputs[0];
+      expect(Array.from(ours as Int8Array)).toEqual(Array.from(theirs.outputs[0] as Int8Array));
+    }
+  });
+
+  it('QUANTIZE float32 → int16 runs TFLite\'s builtin kernel: rounding "double-rounding", ties away from zero', () => {
+    const m = model({ type: 'QUANTIZE', options: {}, inputs: [f32([ties.length])], outputs: [{ dtype: 'int16', shape: [ties.length], quant: { scale: [0.25], zeroPoint: [0] } }] });
+    const theirs = oracle.run(writeTflite(m), [ties]);
+    if (theirs.profile.length > 0) expect(theirs.profile.map((p) => p.nodeType)).toEqual(['QUANTIZE']);
+    const ours = Interpreter.prepare(m.subgraphs[0]).run([ties]).outputs[0] as Int16Array;
+    expect(Array.from(ours)).toEqual(Array.from(theirs.outputs[0] as Int16Array));
+    expect(Array.from(ours.slice(37, 44))).toEqual([-2, -1, -1, 0, 1, 1, 2]); // −1.5, −1, −.5, 0, .5, 1, 1.5
   });
 });
 

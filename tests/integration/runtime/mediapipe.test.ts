@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readTflite } from '../../../src/core/formats/tflite/reader';
 import { writeTflite } from '../../../src/core/formats/tflite/writer';
+import { inferShapes } from '../../../src/core/ir/shape-inference';
 import type { Graph, OpaqueOp } from '../../../src/core/ir/types';
 import { Interpreter } from '../../../src/core/runtime/interpreter';
 import {
@@ -61,6 +62,9 @@ for (const file of ['face_detection_short_range.tflite', 'face_detection_full_ra
       expect(it.arenaBytes).toBe(it.peakActivationBytes);
       expect(it.peakActivationBytes).toBeLessThan(it.memoryPlan.naiveBytes / 2);
       expect(it.outputs.map((o) => o.shape)).toEqual(graph.outputs.map((t) => graph.tensors[t].shape));
+      // the kernels' own shape rules agree with ir/shape-inference on every tensor
+      const inferred = inferShapes(graph);
+      graph.tensors.forEach((_, t) => expect(it.tensorShape(t), graph.tensors[t].name).toEqual(inferred[t]));
     });
 
     for (const seed of [1, 2, 3]) {

@@ -161,9 +161,12 @@ describe('TRANSPOSE_CONV float32', () => {
       const b = seed % 2 ? randomFloats(r, ws[0]) : null;
       const ref = refTransposeConv(x, xs, w, ws, b, outH, outW, sh, sw, tfWindow(padding, outH, ws[1], sh, 1).before, tfWindow(padding, outW, ws[2], sw, 1).before);
       const outShape = [1, outH, outW, ws[0]];
+      // fused activations need TRANSPOSE_CONV version 4 (newer than the test interpreter): checked here only
+      const actName = pick(r, ACTS);
+      for (let i = 0; i < ref.length; i++) ref[i] = act(ref[i], actName as 'NONE');
       const g = oneOpGraph(
         'TRANSPOSE_CONV',
-        { padding, strideH: sh, strideW: sw, fusedActivationFunction: 'NONE' },
+        { padding, strideH: sh, strideW: sw, fusedActivationFunction: actName },
         [{ shape: [4], dtype: 'int32', data: Int32Array.from(outShape) }, { shape: ws, data: w }, { shape: xs }, b ? { shape: [ws[0]], data: b } : null],
         [{ shape: outShape }],
       );
@@ -475,6 +478,9 @@ describe('DEQUANTIZE / QUANTIZE', () => {
     const g = oneOpGraph('QUANTIZE', {}, [{ shape: [x.length] }], [{ shape: [x.length], dtype: 'int8', quant: { scale: [0.5], zeroPoint: [-1] } }]);
     // x/0.5 = 0, .5, 1.5, −.5, −1.5, 2.5, 200, −200, .2, −.6 → round away: 0, 1, 2, −1, −2, 3, … then −1
     expect(Array.from(run1(g, [x]).out as Int8Array)).toEqual([-1, 0, 1, -2, -3, 2, 127, -128, -1, -2]);
+    // XNNPACK: x · fl(1/S), ties to even: 0, 1 (.5 → 0), 2 (1.5), −1 (−.5 → 0), −2 (−1.5), 2 (2.5) …
+    const xnn = Interpreter.prepare(g, { rounding: 'xnnpack' }).run([x]).outputs[0] as Int8Array;
+    expect(Array.from(xnn)).toEqual([-1, -1, 1, -1, -3, 1, 127, -128, -1, -2]);
     const gu = oneOpGraph('QUANTIZE', {}, [{ shape: [x.length] }], [{ shape: [x.length], dtype: 'uint8', quant: { scale: [0.5], zeroPoint: [128] } }]);
     expect(Array.from(run1(gu, [x]).out as Uint8Array)).toEqual([128, 129, 130, 127, 126, 131, 255, 0, 128, 127]);
   });
