@@ -12,7 +12,6 @@ import { DTYPE_SIZE_BYTES, formatShape, tensorDataFromBytes } from '../../ir/gra
 import type {
   BuiltinOp,
   BuiltinOpType,
-  DType,
   FusedActivation,
   Graph,
   Model,
