@@ -9,6 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ModelFormatError } from '../errors';
 import type { Model, ModelFormat } from '../ir/types';
+import { kerasFormat } from './keras';
+import { tfjsLayersFormat } from './tfjs-layers';
 import { tfliteFormat } from './tflite';
 
 /** A model file to open: its name (for messages and extensions), its bytes, and its folder. */
@@ -40,13 +42,13 @@ export interface ModelFormatModule {
  *
  * ── FORMAT LIST: one line per format ─────────────────────────────────────────────────────────
  *   tflite       src/core/formats/tflite       (registered)
- *   keras        src/core/formats/keras        (to be registered by the Keras format's owner)
- *   tfjs-layers  src/core/formats/tfjs-layers  (to be registered by the TF.js format's owner)
+ *   keras        src/core/formats/keras        (registered)
+ *   tfjs-layers  src/core/formats/tfjs-layers  (registered)
  */
 export const FORMATS: readonly ModelFormatModule[] = [
   tfliteFormat,
-  // keras: add here
-  // tfjs-layers: add here
+  kerasFormat,
+  tfjsLayersFormat,
 ];
 
 function extensionOf(name: string): string {

@@ -4,12 +4,13 @@
  * throws a ModelFormatError whose sentence names the file and the layer at fault.
  */
 import type { Model } from '../../ir/types';
+import type { ModelFormatModule, ModelSource } from '../index';
 import { looksLikeHdf5 } from './hdf5';
 import { readKerasArchive, readKerasH5 } from './reader';
 import { looksLikeZip, ZipArchive } from './zip';
 
+/** The file to read: its name (quoted in messages) and its bytes. */
 export interface KerasModelFile {
-  /** The file name (used in messages). */
   name: string;
   bytes: Uint8Array;
 }
@@ -27,19 +28,26 @@ export function matchKeras(file: KerasModelFile): 'keras.h5' | 'keras.zip' | und
   return undefined;
 }
 
+/** Reads a `.h5` or `.keras` file; messages name the file by its base name. */
 export async function openKeras(file: KerasModelFile): Promise<Model> {
+  const name = baseName(file.name);
   const kind = matchKeras(file);
-  if (kind === 'keras.zip' || (kind === undefined && /\.keras$/i.test(file.name))) return readKerasArchive(file.bytes, file.name);
-  return readKerasH5(file.bytes, file.name);
+  if (kind === 'keras.zip' || (kind === undefined && /\.keras$/i.test(name))) return readKerasArchive(file.bytes, name);
+  return readKerasH5(file.bytes, name);
 }
 
-export const kerasFormat = {
-  id: 'keras' as const,
+export const kerasFormat: ModelFormatModule = {
+  id: 'keras',
   name: 'Keras',
   extensions: ['.h5', '.hdf5', '.keras'],
-  match: (file: KerasModelFile): boolean => matchKeras(file) !== undefined,
-  open: openKeras,
+  match: (source: ModelSource): boolean => matchKeras(source) !== undefined,
+  open: (source: ModelSource): Promise<Model> => openKeras(source),
 };
+
+function baseName(path: string): string {
+  const i = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
+  return i >= 0 ? path.slice(i + 1) : path;
+}
 
 export { readKerasArchive, readKerasH5 } from './reader';
 export { kerasToGraph, SUPPORTED_LAYER_CLASSES } from './layers';

@@ -5,8 +5,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { ModelFormatError } from '../../errors';
 import type { Model } from '../../ir/types';
-import { isTfjsLayersModel, parseModelJson, readTfjsLayers, type TfjsLayersSource } from './reader';
+import type { ModelFormatModule, ModelSource } from '../index';
+import { isTfjsLayersModel, parseModelJson, readTfjsLayers } from './reader';
 
 export function matchTfjsLayers(file: { name: string; bytes: Uint8Array }): boolean {
   const json = parseModelJson(file.bytes);
@@ -24,12 +26,21 @@ export async function openTfjsLayersFile(path: string): Promise<Model> {
   });
 }
 
-export const tfjsLayersFormat = {
-  id: 'tfjs-layers' as const,
+export const tfjsLayersFormat: ModelFormatModule = {
+  id: 'tfjs-layers',
   name: 'TensorFlow.js layers model',
   extensions: ['.json'],
   match: matchTfjsLayers,
-  open: (source: TfjsLayersSource): Promise<Model> => readTfjsLayers(source),
+  open: (source: ModelSource): Promise<Model> => {
+    const name = basename(source.name);
+    const readShard = source.readFile;
+    if (!readShard) {
+      return Promise.reject(
+        new ModelFormatError(`${name} is a TensorFlow.js model.json whose weights sit in separate shard files; open it from its folder so QuantLab can read them.`),
+      );
+    }
+    return readTfjsLayers({ name, bytes: source.bytes, readFile: readShard });
+  },
 };
 
 export { readTfjsLayers } from './reader';

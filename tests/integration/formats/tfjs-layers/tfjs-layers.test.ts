@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelFormatError } from '../../../../src/core/errors';
+import { findFormat, openModel, openModelFile } from '../../../../src/core/formats';
 import { matchTfjsLayers, openTfjsLayersFile } from '../../../../src/core/formats/tfjs-layers';
 import { writeTflite } from '../../../../src/core/formats/tflite/writer';
 import { inferShapes } from '../../../../src/core/ir/shape-inference';
@@ -275,6 +276,20 @@ describe('TensorFlow.js layers models saved by TensorFlow.js', () => {
     };
     const path = writeModelDir(folder('old-func'), json, { 'weights.bin': saved.weightData });
     await importAndCompare(oracle, path, inputs, expected);
+  });
+
+  it('is registered: found by its bytes, opened from disk with its shards, refused as a lone buffer', async () => {
+    const { saved, inputs, expected } = models.sequential;
+    const path = writeModelDir(folder('registry'), standardModelJson(saved), { 'group1-shard1of1.bin': saved.weightData });
+    const bytes = new Uint8Array(readFileSync(path));
+    expect(findFormat({ name: 'anything.txt', bytes })?.id).toBe('tfjs-layers');
+    const model = await openModelFile(path);
+    expect(model.format).toBe('tfjs-layers');
+    const { outputs } = oracle.run(writeTflite(withBatch(model, BATCH)), inputs.map((i) => i.data));
+    expect(maxAbsDiff(outputs[0] as Float32Array, expected[0])).toBeLessThanOrEqual(TOLERANCE);
+    await expect(openModel({ name: '/some/where/model.json', bytes })).rejects.toThrow(
+      'model.json is a TensorFlow.js model.json whose weights sit in separate shard files; open it from its folder so QuantLab can read them.',
+    );
   });
 
   it('says which shard is missing or short, and refuses graph models and paths outside the folder', async () => {
