@@ -10,6 +10,7 @@ import { registerDoctor } from './commands/doctor';
 import { registerServe } from './commands/serve';
 import { registerEval } from './commands/eval';
 import { registerExperiments } from './commands/experiments';
+import { registerBundle } from './commands/bundle';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -39,6 +40,7 @@ export function buildProgram(io: CliIo): { program: Command; context: () => CliC
   registerDoctor(program, context);
   registerEval(program, context);
   registerExperiments(program, context);
+  registerBundle(program, context);
   const quiet = (cmd: Command) => {
     cmd.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => {} });
     cmd.commands.forEach(quiet);
