@@ -8,7 +8,7 @@
  */
 
 import { ModelFormatError } from '../../errors';
-import { DTYPE_SIZE_BYTES, formatShape, tensorDataFromBytes } from '../../ir/graph';
+import { DTYPE_SIZE_BYTES, allocTensorData, formatShape, tensorDataFromBytes } from '../../ir/graph';
 import type {
   BuiltinOp,
   BuiltinOpType,
@@ -23,9 +23,11 @@ import type {
   QuantParams,
   Signature,
   Tensor,
+  TensorData,
 } from '../../ir/types';
 import { CheckedByteBuffer, CorruptFlatbufferError } from './checked-buffer';
 import * as fb from './generated/schema_generated';
+import { SparseFormatError, densify, type SparseLayout, type SparseLevel } from './sparse';
 import {
   ACTIVATION_BY_CODE,
   DTYPE_BY_TENSOR_TYPE,
@@ -90,6 +92,10 @@ class TfliteReader {
   private bufferCount = 0;
   /** Bytes copied into tensors so far; tensors sharing one buffer must not multiply memory. */
   private copiedBytes = 0;
+  /** Per subgraph: file tensor index → IR tensor index (-1 when dropped), once DENSIFY is folded. */
+  private readonly tensorRemap: number[][] = [];
+  /** How many sparse constants were densified (reported in `producer`). */
+  private densified = 0;
   private readonly bufferCache = new Map<number, Uint8Array | undefined>();
 
   constructor(
@@ -197,6 +203,7 @@ class TfliteReader {
     const minRuntime = metadata.find((m) => m.name === 'min_runtime_version');
     const facts: string[] = [];
     if (description) facts.push(description);
+    if (this.densified) facts.push(`${plural(this.densified, 'sparse constant')} densified`);
     if (minRuntime) {
       const text = new TextDecoder().decode(minRuntime.data).replace(/\0+$/, '');
       if (text) facts.push(`min runtime ${text}`);
@@ -257,7 +264,56 @@ class TfliteReader {
     const ops: Op[] = [];
     for (let i = 0; i < nOps; i++) ops.push(this.readOp(sg, s, i, codes, tensors, inGraph));
 
-    return { name, tensors, ops, inputs, outputs };
+    return this.foldDensify(s, { name, tensors, ops, inputs, outputs });
+  }
+
+  /**
+   * The reader densifies sparse constants, so the DENSIFY ops reading them have nothing left to
+   * do: each hands its (now dense) input to its output and disappears, and the sparse-side
+   * tensors are dropped. The tensor renumbering is kept for the signatures.
+   */
+  private foldDensify(s: number, graph: Graph): Graph {
+    const identity = graph.tensors.map((_, i) => i);
+    const isDensify = (op: Op) => op.type === 'UNKNOWN_BUILTIN' && op.builtinCode === fb.BuiltinOperator.DENSIFY;
+    const folds = graph.ops.filter((op) => isDensify(op) && op.inputs.length === 1 && op.outputs.length === 1 && graph.tensors[op.inputs[0]]?.data);
+    if (folds.length === 0) {
+      this.tensorRemap[s] = identity;
+      return graph;
+    }
+    const outputs = new Set(graph.outputs);
+    const folded = new Set<Op>();
+    for (const op of folds) {
+      const src = graph.tensors[op.inputs[0]];
+      const dst = graph.tensors[op.outputs[0]];
+      if (outputs.has(op.outputs[0]) || dst.data || src.dtype !== dst.dtype) continue;
+      dst.data = src.data;
+      dst.shape = [...src.shape];
+      folded.add(op);
+    }
+    const ops = graph.ops.filter((op) => !folded.has(op));
+    const used = new Array<boolean>(graph.tensors.length).fill(false);
+    for (const t of [...graph.inputs, ...graph.outputs]) used[t] = true;
+    for (const op of ops) for (const t of [...op.inputs, ...op.outputs]) if (t >= 0) used[t] = true;
+    // Drop only what folding orphaned: the sparse inputs of folded ops.
+    const droppable = new Set<number>();
+    for (const op of folded) if (!used[op.inputs[0]]) droppable.add(op.inputs[0]);
+    const remap = new Array<number>(graph.tensors.length).fill(-1);
+    const tensors: Tensor[] = [];
+    graph.tensors.forEach((t, i) => {
+      if (!droppable.has(i)) {
+        remap[i] = tensors.length;
+        tensors.push(t);
+      }
+    });
+    this.tensorRemap[s] = remap;
+    const map = (t: number) => (t < 0 ? t : remap[t]);
+    return {
+      name: graph.name,
+      tensors,
+      ops: ops.map((op) => ({ ...op, inputs: op.inputs.map(map), outputs: op.outputs.map(map) }) as Op),
+      inputs: graph.inputs.map(map),
+      outputs: graph.outputs.map(map),
+    };
   }
 
   private readTensor(sg: fb.SubGraph, s: number, i: number, inGraph: string): Tensor {
@@ -291,9 +347,7 @@ class TfliteReader {
       this.fail(`${label} has shape ${formatShape(shape)} = ${elements} elements, more than QuantLab accepts (2^28).`);
     }
 
-    if (t.sparsity()) {
-      this.fail(`${label} is stored sparse (TFLite sparsity); QuantLab reads only dense tensors. Convert the model without sparsification.`);
-    }
+    const sparsity = t.sparsity();
 
     const bufferIndex = t.buffer();
     if (bufferIndex >= this.bufferCount) {
@@ -307,23 +361,90 @@ class TfliteReader {
           this.fail(`${label} holds constant data in buffer ${bufferIndex} but its shape ${formatShape(shape)} has unknown dimensions.`);
         }
         const size = DTYPE_SIZE_BYTES[dtype];
-        if (bytes.length !== elements * size) {
+        if (sparsity) {
+          tensor.data = this.densifyTensor(sparsity, shape, dtype, bytes, label);
+          this.densified++;
+        } else if (bytes.length !== elements * size) {
           this.fail(
             `${label} has shape ${formatShape(shape)} = ${plural(elements, `${dtype} value`)} but its buffer ${bufferIndex} holds ${plural(bytes.length, 'byte')}.`,
           );
+        } else {
+          this.copiedBytes += bytes.length;
+          if (this.copiedBytes > 2 * this.bytes.length + 2 ** 20) {
+            this.fail(`${label} reuses buffer ${bufferIndex}; so many tensors share buffers that the model would need ${this.copiedBytes} bytes of constants from a ${this.bytes.length}-byte file.`);
+          }
+          tensor.data = tensorDataFromBytes(dtype, bytes);
         }
-        this.copiedBytes += bytes.length;
-        if (this.copiedBytes > 2 * this.bytes.length + 2 ** 20) {
-          this.fail(`${label} reuses buffer ${bufferIndex}; so many tensors share buffers that the model would need ${this.copiedBytes} bytes of constants from a ${this.bytes.length}-byte file.`);
-        }
-        tensor.data = tensorDataFromBytes(dtype, bytes);
       }
     }
+
+    if (sparsity && !tensor.data) this.fail(`${label} is marked sparse but has no data.`);
 
     const quant = this.readQuant(t, shape, label);
     if (quant) tensor.quant = quant;
     if (t.isVariable()) tensor.isVariable = true;
     return tensor;
+  }
+
+  /** Dense data of a sparse constant (see sparse.ts), every index checked. */
+  private densifyTensor(sp: fb.SparsityParameters, shape: number[], dtype: Tensor['dtype'], bytes: Uint8Array, label: string): TensorData {
+    const size = DTYPE_SIZE_BYTES[dtype];
+    if (bytes.length % size !== 0) this.fail(`${label} stores ${plural(bytes.length, 'byte')} of sparse ${dtype} values, not a whole number of values.`);
+    const traversalOrder = this.numbers(sp.traversalOrderLength(), (j) => sp.traversalOrder(j), 'the traversal order');
+    const blockMap = this.numbers(sp.blockMapLength(), (j) => sp.blockMap(j), 'the block map');
+    const nLevels = this.count(sp.dimMetadataLength(), 4, 'the sparse dimension list');
+    let indexBytes = 0;
+    const levels: SparseLevel[] = [];
+    const indexVector = (type: fb.SparseIndexVector, get: <T>(obj: T) => T | null, what: string): number[] | undefined => {
+      switch (type) {
+        case fb.SparseIndexVector.Int32Vector: {
+          const v = get(new fb.Int32Vector());
+          if (!v) return undefined;
+          indexBytes += 4 * v.valuesLength();
+          return this.numbers(v.valuesLength(), (j) => v.values(j), what);
+        }
+        case fb.SparseIndexVector.Uint16Vector: {
+          const v = get(new fb.Uint16Vector());
+          if (!v) return undefined;
+          indexBytes += 2 * v.valuesLength();
+          return this.numbers(v.valuesLength(), (j) => v.values(j), what, 2);
+        }
+        case fb.SparseIndexVector.Uint8Vector: {
+          const v = get(new fb.Uint8Vector());
+          if (!v) return undefined;
+          indexBytes += v.valuesLength();
+          return this.numbers(v.valuesLength(), (j) => v.values(j), what, 1);
+        }
+        default:
+          return undefined;
+      }
+    };
+    for (let l = 0; l < nLevels; l++) {
+      const dm = sp.dimMetadata(l);
+      if (!dm) throw new CorruptFlatbufferError(`sparse level ${l} is missing`);
+      const format = dm.format();
+      if (format !== fb.DimensionType.DENSE && format !== fb.DimensionType.SPARSE_CSR) {
+        this.fail(`${label} has sparse level ${l} of unknown format ${format}.`);
+      }
+      const level: SparseLevel = { format: format === fb.DimensionType.DENSE ? 'DENSE' : 'SPARSE_CSR', denseSize: dm.denseSize() };
+      if (level.format === 'SPARSE_CSR') {
+        level.segments = indexVector(dm.arraySegmentsType(), (obj) => dm.arraySegments(obj), 'the sparse segments');
+        level.indices = indexVector(dm.arrayIndicesType(), (obj) => dm.arrayIndices(obj), 'the sparse indices');
+      }
+      levels.push(level);
+    }
+    const layout: SparseLayout = { traversalOrder, blockMap, levels };
+    // A dense copy may be larger than the file, but not absurdly: 64× what is stored (≥ 98% zeros).
+    const maxElements = Math.min(MAX_TENSOR_ELEMENTS, Math.floor((64 * (bytes.length + indexBytes) + 2 ** 20) / size));
+    try {
+      const values = tensorDataFromBytes(dtype, bytes);
+      const dense = densify(layout, shape, values as Int32Array, (n) => allocTensorData(dtype, n) as Int32Array, maxElements);
+      this.copiedBytes += dense.byteLength;
+      return dense as TensorData;
+    } catch (e) {
+      if (e instanceof SparseFormatError) this.fail(`${label} has invalid sparse storage: ${e.message}.`);
+      throw e;
+    }
   }
 
   private readQuant(t: fb.Tensor, shape: number[], label: string): QuantParams | undefined {
@@ -666,9 +787,11 @@ class TfliteReader {
           const tm = get(j);
           if (!tm) throw new CorruptFlatbufferError(`an entry of signature ${quote(key)} is missing`);
           const name = tm.name() ?? '';
-          const tensor = tm.tensorIndex();
-          if (tensor >= nTensors) {
-            this.fail(`signature ${quote(key)} maps ${what.slice(0, -1)} ${quote(name)} to tensor ${tensor}, but its subgraph has only ${plural(nTensors, 'tensor')}.`);
+          const fileIndex = tm.tensorIndex();
+          const remap = this.tensorRemap[subgraph];
+          const tensor = remap && fileIndex < remap.length ? remap[fileIndex] : fileIndex;
+          if (tensor >= nTensors || tensor < 0) {
+            this.fail(`signature ${quote(key)} maps ${what.slice(0, -1)} ${quote(name)} to tensor ${fileIndex}, but its subgraph has only ${plural(nTensors, 'tensor')}.`);
           }
           out.push({ name, tensor });
         }

@@ -13,8 +13,57 @@ export interface RawTensor {
   shapeSignature?: number[];
   buffer?: number;
   quant?: { scale?: number[]; zeroPoint?: bigint[]; axis?: number; min?: number[]; max?: number[]; customDetails?: boolean };
-  sparse?: boolean;
+  /** `true` for a minimal (invalid) sparsity table, or a full layout. */
+  sparse?: boolean | RawSparsity;
   isVariable?: boolean;
+}
+
+export type RawIndexVector = { int32: number[] } | { uint16: number[] } | { uint8: number[] };
+
+export interface RawSparsity {
+  traversalOrder: number[];
+  blockMap?: number[];
+  levels: ({ dense: number } | { segments: RawIndexVector; indices: RawIndexVector })[];
+}
+
+function indexVector(b: flatbuffers.Builder, v: RawIndexVector): [fb.SparseIndexVector, flatbuffers.Offset] {
+  if ('int32' in v) return [fb.SparseIndexVector.Int32Vector, fb.Int32Vector.createInt32Vector(b, fb.Int32Vector.createValuesVector(b, v.int32))];
+  if ('uint16' in v) return [fb.SparseIndexVector.Uint16Vector, fb.Uint16Vector.createUint16Vector(b, fb.Uint16Vector.createValuesVector(b, v.uint16))];
+  return [fb.SparseIndexVector.Uint8Vector, fb.Uint8Vector.createUint8Vector(b, fb.Uint8Vector.createValuesVector(b, v.uint8))];
+}
+
+function sparsityTable(b: flatbuffers.Builder, sp: true | RawSparsity): flatbuffers.Offset {
+  if (sp === true) {
+    const order = fb.SparsityParameters.createTraversalOrderVector(b, [0]);
+    fb.SparsityParameters.startSparsityParameters(b);
+    fb.SparsityParameters.addTraversalOrder(b, order);
+    return fb.SparsityParameters.endSparsityParameters(b);
+  }
+  const levels = sp.levels.map((l) => {
+    if ('dense' in l) {
+      fb.DimensionMetadata.startDimensionMetadata(b);
+      fb.DimensionMetadata.addFormat(b, fb.DimensionType.DENSE);
+      fb.DimensionMetadata.addDenseSize(b, l.dense);
+      return fb.DimensionMetadata.endDimensionMetadata(b);
+    }
+    const [st, so] = indexVector(b, l.segments);
+    const [it, io] = indexVector(b, l.indices);
+    fb.DimensionMetadata.startDimensionMetadata(b);
+    fb.DimensionMetadata.addFormat(b, fb.DimensionType.SPARSE_CSR);
+    fb.DimensionMetadata.addArraySegmentsType(b, st);
+    fb.DimensionMetadata.addArraySegments(b, so);
+    fb.DimensionMetadata.addArrayIndicesType(b, it);
+    fb.DimensionMetadata.addArrayIndices(b, io);
+    return fb.DimensionMetadata.endDimensionMetadata(b);
+  });
+  const order = fb.SparsityParameters.createTraversalOrderVector(b, sp.traversalOrder);
+  const blockMap = sp.blockMap ? fb.SparsityParameters.createBlockMapVector(b, sp.blockMap) : 0;
+  const dims = fb.SparsityParameters.createDimMetadataVector(b, levels);
+  fb.SparsityParameters.startSparsityParameters(b);
+  fb.SparsityParameters.addTraversalOrder(b, order);
+  if (blockMap) fb.SparsityParameters.addBlockMap(b, blockMap);
+  fb.SparsityParameters.addDimMetadata(b, dims);
+  return fb.SparsityParameters.endSparsityParameters(b);
 }
 
 export interface RawOp {
@@ -78,13 +127,7 @@ export function rawModel(spec: RawModel): Uint8Array {
         if (q.axis !== undefined) fb.QuantizationParameters.addQuantizedDimension(b, q.axis);
         quant = fb.QuantizationParameters.endQuantizationParameters(b);
       }
-      let sparsity = 0;
-      if (t.sparse) {
-        const order = fb.SparsityParameters.createTraversalOrderVector(b, [0]);
-        fb.SparsityParameters.startSparsityParameters(b);
-        fb.SparsityParameters.addTraversalOrder(b, order);
-        sparsity = fb.SparsityParameters.endSparsityParameters(b);
-      }
+      const sparsity = t.sparse ? sparsityTable(b, t.sparse) : 0;
       fb.Tensor.startTensor(b);
       fb.Tensor.addShape(b, shape);
       fb.Tensor.addType(b, t.type ?? fb.TensorType.FLOAT32);
