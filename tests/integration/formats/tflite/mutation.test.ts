@@ -14,7 +14,7 @@ import * as fb from '../../../../src/core/formats/tflite/generated/schema_genera
 import { readTflite } from '../../../../src/core/formats/tflite/reader';
 import { writeTflite } from '../../../../src/core/formats/tflite/writer';
 import type { Model } from '../../../../src/core/ir/types';
-import { FACE_FULL, FACE_SHORT, SELFIE, readBytes, rng } from './test-utils';
+import { FACE_FULL, FACE_SHORT, FACE_SPARSE, SELFIE, readBytes, rng } from './test-utils';
 
 const SEED = 20_260_101;
 const TIME_LIMIT_MS = 200;
@@ -150,6 +150,7 @@ describe('reading corrupted real models', () => {
     [FACE_SHORT, 800, SEED],
     [SELFIE, 800, SEED + 1],
     [FACE_FULL, 400, SEED + 2],
+    [FACE_SPARSE, 250, SEED + 3], // sparse index structures: densification under corruption
   ])('%s: %i seeded mutations end in a Model or a ModelFormatError', (path, cases, seed) => {
     const stats = runCases(path, cases, seed);
     expect(stats.failures).toEqual([]);
