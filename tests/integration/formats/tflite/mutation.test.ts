@@ -14,6 +14,7 @@ import * as fb from '../../../../src/core/formats/tflite/generated/schema_genera
 import { readTflite } from '../../../../src/core/formats/tflite/reader';
 import { writeTflite } from '../../../../src/core/formats/tflite/writer';
 import type { Model } from '../../../../src/core/ir/types';
+import { validateModel } from '../../../../src/core/ir/validate';
 import { FACE_FULL, FACE_SHORT, FACE_SPARSE, SELFIE, readBytes, rng } from './test-utils';
 
 const SEED = 20_260_101;
@@ -133,6 +134,12 @@ function runCases(path: string, cases: number, seed: number): Stats {
       continue;
     }
     stats.ok++;
+    // Validation must cope with whatever the reader accepts (it reports, never throws).
+    try {
+      validateModel(model as unknown as Model);
+    } catch (e) {
+      stats.failures.push(`${where}: read fine but validation threw ${String(e)}`);
+    }
     // What the reader accepts, the writer must be able to write (checked on a sample: writing is slower).
     if (c % 8 === 0 && model) {
       try {

@@ -43,6 +43,15 @@ describe('readTflite on well-formed files', () => {
     expect(g.ops).toEqual([{ type: 'ADD', options: { fusedActivationFunction: 'NONE', potScaleInt16: true }, inputs: [0, 1], outputs: [2], version: 1 }]);
   });
 
+  it('reads bytes that start at an odd offset of a larger buffer (as Node buffers often do)', () => {
+    const bytes = readBytes(FACE_SHORT);
+    const big = new Uint8Array(bytes.length + 3);
+    big.set(bytes, 3);
+    const model = readTflite(big.subarray(3));
+    expect(model.subgraphs[0].tensors.length).toBe(250);
+    expect(Buffer.from(writeTflite(model)).equals(Buffer.from(writeTflite(readTflite(bytes))))).toBe(true);
+  });
+
   it('recognises TFLite bytes', () => {
     expect(isTfliteBytes(rawModel(addModel()))).toBe(true);
     expect(isTfliteBytes(new TextEncoder().encode('{"format":"layers-model"}'))).toBe(false);
