@@ -69,8 +69,11 @@ export class JobRunner {
 
   /** Starts a job; resolves when it has ended (completed, failed or cancelled), never rejects. */
   submit(opts: SubmitOptions): { jobId: string; experimentId: string; done: Promise<JobOutcome> } {
-    const experimentId = this.store.createExperiment({ ...opts.experiment, kind: opts.kind });
-    const jobId = this.store.createJob(opts.kind, opts.params, experimentId);
+    // One transaction: an experiment never exists without the job that owns it.
+    const { experimentId, jobId } = this.store.db.transaction(() => {
+      const eid = this.store.createExperiment({ ...opts.experiment, kind: opts.kind });
+      return { experimentId: eid, jobId: this.store.createJob(opts.kind, opts.params, eid) };
+    })();
     const data: WorkerData = { jobId, kind: opts.kind, params: opts.params, workspaceDir: this.store.dir };
     const worker = new Worker(workerUrl(), { workerData: data, stdout: false, stderr: false });
     const state: Running = { worker, cancelRequested: false, startedAtMs: Date.now(), lastPersistMs: 0, last: { stage: 'starting', done: 0, total: null } };

@@ -144,8 +144,13 @@ export class WorkspaceStore {
         }
       })();
     }
+    // An experiment still `running` with no job at all can only come from a crash of an older
+    // QuantLab (the runner creates both in one transaction).
+    const orphans = this.db
+      .prepare(`UPDATE experiments SET status='interrupted', finished_at=? WHERE status='running' AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.experiment_id = experiments.id)`)
+      .run(now()).changes;
     this.artifacts.removeStaleTemporaries();
-    return { interrupted: dead.length };
+    return { interrupted: dead.length + orphans };
   }
 
   // ---- models and datasets -------------------------------------------------------------------
