@@ -124,3 +124,50 @@ export function xnnpackRequantizeRef(acc: number, scale: number): bigint {
   const p = toFloat32Ref(a.mant * s.mant, a.exp + s.exp);
   return roundHalfEvenPow2(p.mant, -p.exp);
 }
+
+// ---- op-level references for the integer kernels ------------------------------------------
+
+export type RefArithmetic = 'double-rounding' | 'single-rounding' | 'xnnpack';
+
+/** acc → Z + M·acc clamped to [lo, hi] in the given arithmetic; M real (double), `xnnScale` float32. */
+export function requantizeRef(acc: number, real: number, xnnScale: number, zp: number, lo: number, hi: number, mode: RefArithmetic): number {
+  let v: bigint;
+  const a = Number(BigInt.asIntN(32, BigInt(acc)));
+  if (mode === 'xnnpack') v = xnnpackRequantizeRef(a, xnnScale);
+  else {
+    const q = quantizeMultiplierRef(real);
+    v = mode === 'double-rounding' ? doubleRoundingRef(a, q.m0, q.shift) : singleRoundingRef(a, q.m0, q.shift);
+  }
+  const r = Number(v) + zp;
+  return Math.min(Math.max(r, lo), hi);
+}
+
+/** Rounds a float32 quotient f / s the way C does in float (correctly rounded), as an exact double. */
+function f32div(f: number, s: number): number {
+  const q = f / s;
+  const d = new DataView(new ArrayBuffer(4));
+  d.setFloat32(0, q);
+  return d.getFloat32(0);
+}
+
+/**
+ * Fused-activation clamp bounds: TFLite zp + round_half_away(f/S); XNNPACK
+ * lrintf(clamp(f/S + zp)) (both in float32).
+ */
+export function activationBoundsRef(act: string, scale: number, zp: number, qmin: number, qmax: number, mode: RefArithmetic): [number, number] {
+  const bounds: Record<string, [number, number]> = { NONE: [-Infinity, Infinity], RELU: [0, Infinity], RELU6: [0, 6], RELU_N1_TO_1: [-1, 1] };
+  const [flo, fhi] = bounds[act];
+  const quant = (f: number): number => {
+    if (mode === 'xnnpack') {
+      const v = f32div(f32div(f, scale) + zp, 1); // float add of an exactly representable zp, rounded
+      const c = Math.min(Math.max(v, qmin), qmax);
+      const fl = Math.floor(c);
+      return c - fl > 0.5 || (c - fl === 0.5 && fl % 2 !== 0) ? fl + 1 : fl;
+    }
+    const v = f32div(f, scale);
+    return zp + (v < 0 ? -Math.round(-v) : Math.round(v));
+  };
+  const lo = flo === -Infinity ? qmin : Math.max(qmin, quant(flo));
+  const hi = fhi === Infinity ? qmax : Math.min(qmax, quant(fhi));
+  return [lo, hi];
+}

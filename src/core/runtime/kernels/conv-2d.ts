@@ -18,6 +18,8 @@ import { activationRange, clampRange } from '../activation';
 import { defineKernel } from '../kernel';
 import { allFloat32, biasAsFloat64, f32, requireInput, requireRank } from '../kernel-util';
 import { convOutputSize, paddingBefore, tapEnd, tapStart } from '../padding';
+import type { Epilogue, QuantData } from '../quantized-util';
+import { arithmeticFor, biasValues, channelScales, convEpilogue, finish, tensorQuant } from '../quantized-util';
 import { shapeToString } from '../tensor-utils';
 
 export interface ConvGeometry {
@@ -197,5 +199,131 @@ function convPixel(
       }
     }
     y[yOff + oc] = acc;
+  }
+}
+
+// ---- integer flavour ---------------------------------------------------------------------
+
+/**
+ * CONV_2D on quantized tensors: int8 activations with int8 weights (symmetric, per channel
+ * along axis 0) and int32 bias (TFLite's int8 scheme), or the older uint8 scheme (uint8
+ * activations and weights, per tensor, any zero points).
+ *
+ *   acc[oc] = bias[oc] + Σ (x − Z_x)·(w − Z_w[oc])     (int32; padding taps add nothing, as if
+ *                                                       they held Z_x)
+ *   y = clamp(Z_y + M[oc]·acc, act)                   M[oc] = S_x·S_w[oc] / S_y
+ *
+ * |acc| ≤ kH·kW·inC·255·255 + |bias|: int32 suffices for any realistic filter; the sum is
+ * wrapped to int32 like TFLite's accumulator. Which requantization runs is the interpreter's
+ * rounding option (quantized-util.ts): XNNPACK takes constant-weight convolutions that have a
+ * constant bias; TFLite's builtin int8 convolution goes through ruy and rounds once.
+ */
+export interface Conv2dQuantState extends ConvGeometry {
+  inputZp: number;
+  /** w − Z_w, OHWI. */
+  weights: Int32Array;
+  weightZps: Int32Array;
+  bias: Float64Array;
+  dynamicWeights: boolean;
+  dynamicBias: boolean;
+  epilogue: Epilogue;
+}
+
+export const conv2dQuantized = defineKernel<'CONV_2D', Conv2dQuantState>({
+  opType: 'CONV_2D',
+  flavour: 'int8',
+  accepts: (sig) =>
+    (sig.inputs[0] === 'int8' && sig.inputs[1] === 'int8' && (sig.inputs[2] ?? 'int32') === 'int32' && sig.outputs[0] === 'int8') ||
+    (sig.inputs[0] === 'uint8' && sig.inputs[1] === 'uint8' && (sig.inputs[2] ?? 'int32') === 'int32' && sig.outputs[0] === 'uint8'),
+  prepare({ op, label, inputs, outputs, rounding }) {
+    const input = requireInput(label, inputs, 0, 'data');
+    const filter = requireInput(label, inputs, 1, 'filter');
+    const bias = inputs[2] ?? null;
+    requireRank(label, input, 4, 'input');
+    requireRank(label, filter, 4, 'filter');
+    const [batches, inH, inW, inC] = input.shape;
+    const [outC, kH, kW, filterInC] = filter.shape;
+    if (filterInC !== inC) {
+      throw new UnsupportedError(
+        `${label} has filter ${shapeToString(filter.shape)} for input ${shapeToString(input.shape)}; grouped convolution (filter depth ≠ input depth) is not implemented.`,
+      );
+    }
+    if (bias && bias.shape.reduce((a, b) => a * b, 1) !== outC) {
+      throw new UnsupportedError(`${label} has bias ${shapeToString(bias.shape)} for ${outC} output channels.`);
+    }
+    const o = op.options;
+    const outH = convOutputSize(o.padding, inH, kH, o.strideH, o.dilationHFactor);
+    const outW = convOutputSize(o.padding, inW, kW, o.strideW, o.dilationWFactor);
+    if (outH <= 0 || outW <= 0) {
+      throw new UnsupportedError(`${label} produces an empty output from input ${shapeToString(input.shape)} with a ${kH}×${kW} filter.`);
+    }
+    const uint8 = input.dtype === 'uint8';
+    const w = channelScales(label, filter, outC, 0, 'filter');
+    // The XNNPACK delegate takes a convolution with a constant filter and a constant bias (a
+    // missing bias is the zero constant QuantLab's writer adds).
+    const delegated = filter.data !== undefined && (bias === null || bias.data !== undefined) && !uint8;
+    const arithmetic = arithmeticFor(rounding, delegated, 'single-rounding');
+    const state: Conv2dQuantState = {
+      batches, inH, inW, inC, outH, outW, outC, kH, kW,
+      strideH: o.strideH,
+      strideW: o.strideW,
+      dilationH: o.dilationHFactor,
+      dilationW: o.dilationWFactor,
+      padTop: paddingBefore(inH, kH, o.strideH, o.dilationHFactor, outH),
+      padLeft: paddingBefore(inW, kW, o.strideW, o.dilationWFactor, outW),
+      inputZp: tensorQuant(label, input, 'input').zeroPoint,
+      weights: new Int32Array(outC * kH * kW * inC),
+      weightZps: w.zeroPoints,
+      bias: biasValues(label, bias, outC),
+      dynamicWeights: !filter.data,
+      dynamicBias: bias !== null && !bias.data,
+      epilogue: convEpilogue(label, arithmetic, input, w.scales, outputs[0], o.fusedActivationFunction, uint8),
+    };
+    if (filter.data) offsetWeights(filter.data as QuantData, state.weights, w.zeroPoints, kH * kW * inC);
+    return { outputShapes: [[batches, outH, outW, outC]], state };
+  },
+  run({ inputs, outputs }, s) {
+    if (s.dynamicWeights) offsetWeights(inputs[1]!.data as QuantData, s.weights, s.weightZps, s.kH * s.kW * s.inC);
+    if (s.dynamicBias) {
+      const b = inputs[2]!.data;
+      for (let c = 0; c < s.outC; c++) s.bias[c] = Number(b[c]);
+    }
+    convQuantized(inputs[0]!.data as QuantData, outputs[0].data as QuantData, s);
+  },
+});
+
+/** w − Z_w[channel] for weights laid out as `channels` runs of `inner` values. */
+function offsetWeights(src: QuantData, dst: Int32Array, zeroPoints: Int32Array, inner: number): void {
+  for (let i = 0; i < dst.length; i++) dst[i] = src[i] - zeroPoints[Math.floor(i / inner)];
+}
+
+function convQuantized(x: QuantData, y: QuantData, s: Conv2dQuantState): void {
+  const { batches, inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, dilationH, dilationW, padTop, padLeft, inputZp, weights: w, bias, epilogue } = s;
+  const filterSize = kH * kW * inC;
+  for (let n = 0; n < batches; n++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const iy0 = oy * strideH - padTop;
+      const kyStart = tapStart(iy0, dilationH);
+      const kyEnd = tapEnd(iy0, kH, dilationH, inH);
+      for (let ox = 0; ox < outW; ox++) {
+        const ix0 = ox * strideW - padLeft;
+        const kxStart = tapStart(ix0, dilationW);
+        const kxEnd = tapEnd(ix0, kW, dilationW, inW);
+        const yOff = ((n * outH + oy) * outW + ox) * outC;
+        for (let oc = 0; oc < outC; oc++) {
+          let acc = 0;
+          for (let ky = kyStart; ky < kyEnd; ky++) {
+            const xRow = (n * inH + iy0 + ky * dilationH) * inW;
+            const wRow = oc * filterSize + ky * kW * inC;
+            for (let kx = kxStart; kx < kxEnd; kx++) {
+              const xb = (xRow + ix0 + kx * dilationW) * inC;
+              const wb = wRow + kx * inC;
+              for (let ic = 0; ic < inC; ic++) acc += (x[xb + ic] - inputZp) * w[wb + ic];
+            }
+          }
+          y[yOff + oc] = finish(acc + bias[oc], epilogue, oc);
+        }
+      }
+    }
   }
 }

@@ -10,6 +10,8 @@ import { activationRange, clampRange } from '../activation';
 import { defineKernel } from '../kernel';
 import { allFloat32, biasAsFloat64, f32, requireInput, requireRank } from '../kernel-util';
 import { convOutputSize, paddingBefore, tapEnd, tapStart } from '../padding';
+import type { Epilogue, QuantData } from '../quantized-util';
+import { arithmeticFor, biasValues, channelScales, convEpilogue, finish, tensorQuant } from '../quantized-util';
 import { shapeToString } from '../tensor-utils';
 
 export interface DepthwiseConv2dFloatState {
@@ -170,6 +172,146 @@ function depthwiseMultiplierFloat(x: Float32Array, y: Float32Array, s: Depthwise
             }
             y[yOff + oc] = a;
           }
+        }
+      }
+    }
+  }
+}
+
+// ---- integer flavour ---------------------------------------------------------------------
+
+/**
+ * DEPTHWISE_CONV_2D on quantized tensors: int8 activations with int8 weights (symmetric, per
+ * channel along axis 3) and int32 bias, or the uint8 scheme (per tensor, any zero points).
+ *
+ *   acc[oc] = bias[oc] + Σ_{ky,kx} (x[.., oc / M] − Z_x)·(w[0, ky, kx, oc] − Z_w[oc])
+ *   y = clamp(Z_y + M[oc]·acc, act)                   M[oc] = S_x·S_w[oc] / S_y
+ *
+ * TFLite's builtin depthwise kernel does not go through ruy: in the default build it rounds
+ * twice (gemmlowp), unlike CONV_2D and FULLY_CONNECTED.
+ */
+export interface DepthwiseConv2dQuantState {
+  batches: number;
+  inH: number;
+  inW: number;
+  inC: number;
+  outH: number;
+  outW: number;
+  outC: number;
+  multiplier: number;
+  kH: number;
+  kW: number;
+  strideH: number;
+  strideW: number;
+  dilationH: number;
+  dilationW: number;
+  padTop: number;
+  padLeft: number;
+  inputZp: number;
+  /** w − Z_w, [kH·kW, outC]. */
+  weights: Int32Array;
+  weightZps: Int32Array;
+  bias: Float64Array;
+  dynamicWeights: boolean;
+  dynamicBias: boolean;
+  epilogue: Epilogue;
+}
+
+export const depthwiseConv2dQuantized = defineKernel<'DEPTHWISE_CONV_2D', DepthwiseConv2dQuantState>({
+  opType: 'DEPTHWISE_CONV_2D',
+  flavour: 'int8',
+  accepts: (sig) =>
+    (sig.inputs[0] === 'int8' && sig.inputs[1] === 'int8' && (sig.inputs[2] ?? 'int32') === 'int32' && sig.outputs[0] === 'int8') ||
+    (sig.inputs[0] === 'uint8' && sig.inputs[1] === 'uint8' && (sig.inputs[2] ?? 'int32') === 'int32' && sig.outputs[0] === 'uint8'),
+  prepare({ op, label, inputs, outputs, rounding }) {
+    const input = requireInput(label, inputs, 0, 'data');
+    const filter = requireInput(label, inputs, 1, 'filter');
+    const bias = inputs[2] ?? null;
+    requireRank(label, input, 4, 'input');
+    requireRank(label, filter, 4, 'filter');
+    const [batches, inH, inW, inC] = input.shape;
+    const [one, kH, kW, outC] = filter.shape;
+    const o = op.options;
+    if (one !== 1 || outC % inC !== 0) {
+      throw new UnsupportedError(
+        `${label} has filter ${shapeToString(filter.shape)} for input ${shapeToString(input.shape)}; expected [1, kH, kW, ${inC}·M].`,
+      );
+    }
+    const multiplier = outC / inC;
+    if (o.depthMultiplier > 0 && o.depthMultiplier !== multiplier) {
+      throw new UnsupportedError(
+        `${label} declares depth multiplier ${o.depthMultiplier}, but its filter ${shapeToString(filter.shape)} and input ${shapeToString(input.shape)} imply ${multiplier}.`,
+      );
+    }
+    if (bias && bias.shape.reduce((a, b) => a * b, 1) !== outC) {
+      throw new UnsupportedError(`${label} has bias ${shapeToString(bias.shape)} for ${outC} output channels.`);
+    }
+    const outH = convOutputSize(o.padding, inH, kH, o.strideH, o.dilationHFactor);
+    const outW = convOutputSize(o.padding, inW, kW, o.strideW, o.dilationWFactor);
+    if (outH <= 0 || outW <= 0) {
+      throw new UnsupportedError(`${label} produces an empty output from input ${shapeToString(input.shape)} with a ${kH}×${kW} filter.`);
+    }
+    const uint8 = input.dtype === 'uint8';
+    const w = channelScales(label, filter, outC, 3, 'filter');
+    const delegated = filter.data !== undefined && (bias === null || bias.data !== undefined) && !uint8;
+    const arithmetic = arithmeticFor(rounding, delegated, 'double-rounding');
+    const state: DepthwiseConv2dQuantState = {
+      batches, inH, inW, inC, outH, outW, outC, multiplier, kH, kW,
+      strideH: o.strideH,
+      strideW: o.strideW,
+      dilationH: o.dilationHFactor,
+      dilationW: o.dilationWFactor,
+      padTop: paddingBefore(inH, kH, o.strideH, o.dilationHFactor, outH),
+      padLeft: paddingBefore(inW, kW, o.strideW, o.dilationWFactor, outW),
+      inputZp: tensorQuant(label, input, 'input').zeroPoint,
+      weights: new Int32Array(kH * kW * outC),
+      weightZps: w.zeroPoints,
+      bias: biasValues(label, bias, outC),
+      dynamicWeights: !filter.data,
+      dynamicBias: bias !== null && !bias.data,
+      epilogue: convEpilogue(label, arithmetic, input, w.scales, outputs[0], o.fusedActivationFunction, uint8),
+    };
+    if (filter.data) offsetDepthwiseWeights(filter.data as QuantData, state.weights, w.zeroPoints);
+    return { outputShapes: [[batches, outH, outW, outC]], state };
+  },
+  run({ inputs, outputs }, s) {
+    if (s.dynamicWeights) offsetDepthwiseWeights(inputs[1]!.data as QuantData, s.weights, s.weightZps);
+    if (s.dynamicBias) {
+      const b = inputs[2]!.data;
+      for (let c = 0; c < s.outC; c++) s.bias[c] = Number(b[c]);
+    }
+    depthwiseQuantized(inputs[0]!.data as QuantData, outputs[0].data as QuantData, s);
+  },
+});
+
+/** w − Z_w[channel] for weights whose channel is the innermost dimension. */
+function offsetDepthwiseWeights(src: QuantData, dst: Int32Array, zeroPoints: Int32Array): void {
+  const C = zeroPoints.length;
+  for (let i = 0; i < dst.length; i++) dst[i] = src[i] - zeroPoints[i % C];
+}
+
+function depthwiseQuantized(x: QuantData, y: QuantData, s: DepthwiseConv2dQuantState): void {
+  const { batches, inH, inW, inC, outH, outW, outC, multiplier: M, kH, kW, strideH, strideW, dilationH, dilationW, padTop, padLeft, inputZp, weights: w, bias, epilogue } = s;
+  for (let n = 0; n < batches; n++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const iy0 = oy * strideH - padTop;
+      const kyStart = tapStart(iy0, dilationH);
+      const kyEnd = tapEnd(iy0, kH, dilationH, inH);
+      for (let ox = 0; ox < outW; ox++) {
+        const ix0 = ox * strideW - padLeft;
+        const kxStart = tapStart(ix0, dilationW);
+        const kxEnd = tapEnd(ix0, kW, dilationW, inW);
+        const yOff = ((n * outH + oy) * outW + ox) * outC;
+        for (let oc = 0; oc < outC; oc++) {
+          const ic = (oc / M) | 0;
+          let acc = 0;
+          for (let ky = kyStart; ky < kyEnd; ky++) {
+            const xRow = (n * inH + iy0 + ky * dilationH) * inW;
+            for (let kx = kxStart; kx < kxEnd; kx++) {
+              acc += (x[(xRow + ix0 + kx * dilationW) * inC + ic] - inputZp) * w[(ky * kW + kx) * outC + oc];
+            }
+          }
+          y[yOff + oc] = finish(acc + bias[oc], epilogue, oc);
         }
       }
     }

@@ -11,6 +11,8 @@ import type { ActivationRange } from '../activation';
 import { activationRange, clampRange } from '../activation';
 import { defineKernel } from '../kernel';
 import { allFloat32, biasAsFloat64, f32, requireInput, requireRank } from '../kernel-util';
+import type { Epilogue, QuantData } from '../quantized-util';
+import { arithmeticFor, biasValues, channelScales, convEpilogue, finish, tensorQuant } from '../quantized-util';
 import { numElements, shapeToString } from '../tensor-utils';
 
 export interface FullyConnectedFloatState {
@@ -80,3 +82,102 @@ export const fullyConnectedFloat32 = defineKernel<'FULLY_CONNECTED', FullyConnec
     clampRange(y, 0, y.length, s.range);
   },
 });
+
+// ---- integer flavour ---------------------------------------------------------------------
+
+/**
+ * FULLY_CONNECTED on quantized tensors: int8 activations with int8 weights (symmetric, per
+ * tensor or per output channel along axis 0) and int32 bias, or the uint8 scheme.
+ *
+ *   acc[b, o] = bias[o] + Σ_i (x[b, i] − Z_x)·(w[o, i] − Z_w)
+ *   y = clamp(Z_y + M[o]·acc, act)          M[o] = S_x·S_w[o] / S_y
+ *
+ * TFLite computes a per-tensor M from the float32 product S_x·S_w (its
+ * GetQuantizedConvolutionMultipler), a per-channel M in double. In the default build the
+ * XNNPACK delegate takes constant per-tensor weights only; per-channel weights and weights
+ * computed at run time go to TFLite's builtin kernel (ruy, single rounding).
+ */
+export interface FullyConnectedQuantState {
+  batches: number;
+  inD: number;
+  outD: number;
+  inputZp: number;
+  /** w − Z_w, [outD, inD]. */
+  weights: Int32Array;
+  weightZps: Int32Array;
+  bias: Float64Array;
+  dynamicWeights: boolean;
+  dynamicBias: boolean;
+  epilogue: Epilogue;
+}
+
+export const fullyConnectedQuantized = defineKernel<'FULLY_CONNECTED', FullyConnectedQuantState>({
+  opType: 'FULLY_CONNECTED',
+  flavour: 'int8',
+  accepts: (sig) =>
+    (sig.inputs[0] === 'int8' && sig.inputs[1] === 'int8' && (sig.inputs[2] ?? 'int32') === 'int32' && sig.outputs[0] === 'int8') ||
+    (sig.inputs[0] === 'uint8' && sig.inputs[1] === 'uint8' && (sig.inputs[2] ?? 'int32') === 'int32' && sig.outputs[0] === 'uint8'),
+  prepare({ op, label, inputs, outputs, rounding }) {
+    const input = requireInput(label, inputs, 0, 'data');
+    const weights = requireInput(label, inputs, 1, 'weights');
+    const bias = inputs[2] ?? null;
+    requireRank(label, weights, 2, 'weights tensor');
+    const [outD, inD] = weights.shape;
+    const total = numElements(input.shape);
+    if (input.shape.length === 0 || total % inD !== 0) {
+      throw new UnsupportedError(`${label} cannot read input ${shapeToString(input.shape)} as rows of ${inD} for weights ${shapeToString(weights.shape)}.`);
+    }
+    if (op.options.keepNumDims && input.shape[input.shape.length - 1] !== inD) {
+      throw new UnsupportedError(`${label} keeps the input's dimensions, but the input's last dimension (${shapeToString(input.shape)}) is not ${inD}.`);
+    }
+    if (bias && numElements(bias.shape) !== outD) {
+      throw new UnsupportedError(`${label} has bias ${shapeToString(bias.shape)} for ${outD} outputs.`);
+    }
+    if (op.options.weightsFormat !== 'DEFAULT') {
+      throw new UnsupportedError(`${label} has weights format ${op.options.weightsFormat}; the integer kernel reads the default layout only.`);
+    }
+    const batches = total / inD;
+    const outShape = op.options.keepNumDims ? [...input.shape.slice(0, -1), outD] : [batches, outD];
+    const uint8 = input.dtype === 'uint8';
+    const w = channelScales(label, weights, outD, 0, 'weights');
+    const delegated = weights.data !== undefined && !w.perChannel && (bias === null || bias.data !== undefined) && !uint8;
+    const arithmetic = arithmeticFor(rounding, delegated, 'single-rounding');
+    const state: FullyConnectedQuantState = {
+      batches,
+      inD,
+      outD,
+      inputZp: tensorQuant(label, input, 'input').zeroPoint,
+      weights: new Int32Array(outD * inD),
+      weightZps: w.zeroPoints,
+      bias: biasValues(label, bias, outD),
+      dynamicWeights: !weights.data,
+      dynamicBias: bias !== null && !bias.data,
+      epilogue: convEpilogue(label, arithmetic, input, w.scales, outputs[0], op.options.fusedActivationFunction, !w.perChannel),
+    };
+    if (weights.data) offsetRows(weights.data as QuantData, state.weights, w.zeroPoints, inD);
+    return { outputShapes: [outShape], state };
+  },
+  run({ inputs, outputs }, s) {
+    if (s.dynamicWeights) offsetRows(inputs[1]!.data as QuantData, s.weights, s.weightZps, s.inD);
+    if (s.dynamicBias) {
+      const b = inputs[2]!.data;
+      for (let c = 0; c < s.outD; c++) s.bias[c] = Number(b[c]);
+    }
+    const x = inputs[0]!.data as QuantData;
+    const y = outputs[0].data as QuantData;
+    const { batches, inD, outD, inputZp, weights: w, bias, epilogue } = s;
+    for (let b = 0; b < batches; b++) {
+      const xOff = b * inD;
+      for (let o = 0; o < outD; o++) {
+        const wOff = o * inD;
+        let acc = 0;
+        for (let i = 0; i < inD; i++) acc += (x[xOff + i] - inputZp) * w[wOff + i];
+        y[b * outD + o] = finish(acc + bias[o], epilogue, o);
+      }
+    }
+  },
+});
+
+function offsetRows(src: QuantData, dst: Int32Array, zeroPoints: Int32Array, inner: number): void {
+  for (let i = 0; i < dst.length; i++) dst[i] = src[i] - zeroPoints[(i / inner) | 0];
+}

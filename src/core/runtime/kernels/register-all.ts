@@ -7,12 +7,12 @@ import type { AnyKernelConfig } from '../kernel';
 import { addFloat32 } from './add';
 import { averagePool2dFloat32 } from './average-pool-2d';
 import { concatenationFloat32 } from './concatenation';
-import { conv2dFloat32 } from './conv-2d';
+import { conv2dFloat32, conv2dQuantized } from './conv-2d';
 import { convolution2dTransposeBiasFloat32 } from './convolution-2d-transpose-bias';
 import { depthToSpaceKernel } from './depth-to-space';
-import { depthwiseConv2dFloat32 } from './depthwise-conv-2d';
+import { depthwiseConv2dFloat32, depthwiseConv2dQuantized } from './depthwise-conv-2d';
 import { dequantizeFloat32 } from './dequantize';
-import { fullyConnectedFloat32 } from './fully-connected';
+import { fullyConnectedFloat32, fullyConnectedQuantized } from './fully-connected';
 import { hardSwishFloat32 } from './hard-swish';
 import { leakyReluFloat32 } from './leaky-relu';
 import { logisticFloat32 } from './logistic';
@@ -64,4 +64,8 @@ export const ALL_KERNELS: readonly AnyKernelConfig[] = [
   subFloat32,
   tanhFloat32,
   transposeConvFloat32,
+  // integer flavours
+  conv2dQuantized,
+  depthwiseConv2dQuantized,
+  fullyConnectedQuantized,
 ];

@@ -1,0 +1,391 @@
+/**
+ * The integer kernels of the QuantLab runtime against the real TFLite interpreter (wasm build
+ * in @tensorflow/tfjs-tflite) and against an independent BigInt reference, bit for bit.
+ *
+ * For every op, seeded random cases (shapes, strides, padding, dilations, per-channel scales,
+ * zero points, fused activations) and tie-heavy cases (power-of-two multipliers, where the
+ * roundings part):
+ *  - constant weights: the interpreter hands the op to XNNPACK → must equal rounding 'xnnpack';
+ *  - weights fed as graph inputs: the interpreter runs its builtin kernel → must equal the
+ *    builtin's rounding ('single-rounding' for the ruy-backed CONV_2D / FULLY_CONNECTED; see
+ *    the DEPTHWISE_CONV_2D notes) and rounding 'xnnpack' (which falls back to the builtin);
+ *  - rounding 'double-rounding' must equal the BigInt reference (TFLite's reference kernels).
+ * Zero mismatching elements is the bar. The profile's node types confirm the path when the
+ * interpreter records them (this build sometimes records nothing: counted, not trusted).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeTflite } from '../../../src/core/formats/tflite/writer';
+import type { FusedActivation, Model, Padding, QuantParams, TensorData } from '../../../src/core/ir/types';
+import { Interpreter } from '../../../src/core/runtime/interpreter';
+import type { RoundingMode } from '../../../src/core/runtime/kernel';
+import type { RefArithmetic } from '../../helpers/bigint-reference';
+import { activationBoundsRef, requantizeRef } from '../../helpers/bigint-reference';
+import type { TfliteOracle } from '../../helpers/tflite-oracle';
+import { loadOracle } from '../../helpers/tflite-oracle';
+import type { SingleOpSpec, TensorSpec } from '../../helpers/tflite-model';
+import { singleOpModel } from '../../helpers/tflite-model';
+import { pick, randInt, rng, size } from '../../unit/core/runtime/reference';
+
+const ACTS: FusedActivation[] = ['NONE', 'RELU', 'RELU6', 'RELU_N1_TO_1'];
+const PADS: Padding[] = ['SAME', 'VALID'];
+const f32 = Math.fround;
+
+let oracle: TfliteOracle;
+beforeAll(async () => {
+  oracle = await loadOracle();
+});
+
+/** Per op: cases compared, elements compared, profile confirmations and empty profiles. */
+const stats = new Map<string, { cases: number; elements: number; confirmed: number; emptyProfiles: number }>();
+function stat(op: string) {
+  let s = stats.get(op);
+  if (!s) stats.set(op, (s = { cases: 0, elements: 0, confirmed: 0, emptyProfiles: 0 }));
+  return s;
+}
+afterAll(() => {
+  const rows = [...stats].map(([op, s]) => `${op}: ${s.cases} comparisons, ${s.elements} elements, 0 mismatches, path confirmed by profile ${s.confirmed}×, empty profile ${s.emptyProfiles}×`);
+  console.log(`int8 kernels vs TFLite:\n  ${rows.join('\n  ')}\n  convolutions left out of the XNNPACK comparison for the SAME-padding defect: ${convDefects.excluded}`);
+});
+
+function ours(model: Model, inputs: TensorData[], rounding: RoundingMode): TensorData {
+  return Interpreter.prepare(model.subgraphs[0], { rounding }).run(inputs).outputs[0];
+}
+
+/**
+ * Runs the interpreter; `path` is 'xnnpack' (one TfLiteXNNPackDelegate node) or the builtin
+ * op name. An empty profile is counted and not held against the path.
+ */
+function theirs(op: string, model: Model, inputs: TensorData[], path: 'xnnpack' | string): TensorData {
+  const r = oracle.run(writeTflite(model), inputs);
+  const s = stat(op);
+  if (r.profile.length === 0) s.emptyProfiles++;
+  else {
+    const types = r.profile.map((p) => p.nodeType);
+    expect(types, `${op}: the interpreter ran ${types.join(', ')}`).toEqual([path === 'xnnpack' ? 'TfLiteXNNPackDelegate' : path]);
+    s.confirmed++;
+  }
+  return r.outputs[0];
+}
+
+/** Exact equality with a useful message (first mismatches and their count). */
+function same(op: string, gotData: ArrayLike<number> | TensorData, wantData: ArrayLike<number> | TensorData, what: string): void {
+  const got = gotData as ArrayLike<number>;
+  const want = wantData as ArrayLike<number>;
+  expect(got.length, `${op} ${what}: length`).toBe(want.length);
+  const bad: string[] = [];
+  let count = 0;
+  for (let i = 0; i < want.length; i++) {
+    if (got[i] !== want[i]) {
+      count++;
+      if (bad.length < 5) bad.push(`[${i}] ${got[i]} ≠ ${want[i]}`);
+    }
+  }
+  expect(count, `${op} ${what}: ${count} of ${want.length} elements differ: ${bad.join(', ')}`).toBe(0);
+  const s = stat(op);
+  s.cases++;
+  s.elements += want.length;
+}
+
+/** Elements where the three arithmetics disagree, per op: the tie cases must produce some. */
+const parted = new Map<string, number>();
+function countParted(op: string, outs: (ArrayLike<number> | TensorData)[]): void {
+  const [a, b, c] = outs as ArrayLike<number>[];
+  let n = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] || b[i] !== c[i]) n++;
+  parted.set(op, (parted.get(op) ?? 0) + n);
+}
+
+/** The final check of a describe block: its cases told the roundings apart. */
+function roundingsParted(op: string): void {
+  it('the cases tell the three roundings apart (so exact agreement means something)', () => {
+    expect(parted.get(op) ?? 0).toBeGreaterThan(0);
+  });
+}
+
+function randQ(r: () => number, n: number, lo = -128, hi = 127): Int8Array {
+  const a = new Int8Array(n);
+  for (let i = 0; i < n; i++) a[i] = randInt(r, lo, hi);
+  return a;
+}
+
+function perTensor(scale: number, zeroPoint: number): QuantParams {
+  return { scale: [scale], zeroPoint: [zeroPoint] };
+}
+
+function perAxis(scales: number[], axis: number): QuantParams {
+  return { scale: scales, zeroPoint: scales.map(() => 0), axis };
+}
+
+/** Scales as float32 values; power-of-two scales when `ties`, so that multipliers are exact powers of two. */
+function scaleOf(r: () => number, ties: boolean, lo: number, hi: number): number {
+  if (ties) return 2 ** -randInt(r, Math.ceil(-Math.log2(hi)), Math.floor(-Math.log2(lo)));
+  return f32(lo * (hi / lo) ** r());
+}
+
+const ARITHMETICS: RefArithmetic[] = ['double-rounding', 'single-rounding', 'xnnpack'];
+
+// ---- convolutions -----------------------------------------------------------------------
+
+interface ConvCase {
+  xs: number[];
+  ws: number[];
+  x: Int8Array;
+  w: Int8Array;
+  bias: Int32Array;
+  si: number;
+  zi: number;
+  sw: number[];
+  so: number;
+  zo: number;
+  act: FusedActivation;
+  padding: Padding;
+  strideH: number;
+  strideW: number;
+  dH: number;
+  dW: number;
+}
+
+/** VALID needs the (dilated) window to fit; fall back to SAME when it does not. */
+function fitPadding(padding: Padding, xs: number[], kH: number, kW: number, dH: number, dW: number): Padding {
+  return padding === 'VALID' && ((kH - 1) * dH + 1 > xs[1] || (kW - 1) * dW + 1 > xs[2]) ? 'SAME' : padding;
+}
+
+/** The XNNPACK SAME-padding defect of this interpreter (float-kernels.test.ts documents it). */
+function hitsXnnpackSamePaddingDefect(c: ConvCase): boolean {
+  if (c.padding !== 'SAME') return false;
+  const need = (n: number, k: number, st: number, d: number) => (Math.ceil(n / st) - 1) * st + (k - 1) * d + 1 - n;
+  return need(c.xs[1], c.ws[1], c.strideH, c.dH) < 0 || need(c.xs[2], c.ws[2], c.strideW, c.dW) < 0;
+}
+
+function outSize(padding: Padding, n: number, k: number, s: number, d: number): number {
+  const eff = (k - 1) * d + 1;
+  return padding === 'SAME' ? Math.ceil(n / s) : Math.ceil((n - eff + 1) / s);
+}
+
+/** Naive reference: acc per output element, then requantizeRef. depthwise: filter [1,kH,kW,C·M]. */
+function refConv(c: ConvCase, depthwise: boolean, mode: RefArithmetic): Int8Array {
+  const [N, H, W, C] = c.xs;
+  const kH = c.ws[1];
+  const kW = c.ws[2];
+  const outC = depthwise ? c.ws[3] : c.ws[0];
+  const mult = depthwise ? outC / C : 1;
+  const oH = outSize(c.padding, H, kH, c.strideH, c.dH);
+  const oW = outSize(c.padding, W, kW, c.strideW, c.dW);
+  const pt = Math.floor(Math.max((oH - 1) * c.strideH + (kH - 1) * c.dH + 1 - H, 0) / 2);
+  const pl = Math.floor(Math.max((oW - 1) * c.strideW + (kW - 1) * c.dW + 1 - W, 0) / 2);
+  const [lo, hi] = activationBoundsRef(c.act, c.so, c.zo, -128, 127, mode);
+  const y = new Int8Array(N * oH * oW * outC);
+  let i = 0;
+  for (let n = 0; n < N; n++)
+    for (let oy = 0; oy < oH; oy++)
+      for (let ox = 0; ox < oW; ox++)
+        for (let oc = 0; oc < outC; oc++) {
+          let acc = c.bias[oc];
+          for (let ky = 0; ky < kH; ky++)
+            for (let kx = 0; kx < kW; kx++) {
+              const iy = oy * c.strideH - pt + ky * c.dH;
+              const ix = ox * c.strideW - pl + kx * c.dW;
+              if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+              if (depthwise) {
+                const ic = Math.floor(oc / mult);
+                acc += (c.x[((n * H + iy) * W + ix) * C + ic] - c.zi) * c.w[(ky * kW + kx) * outC + oc];
+              } else {
+                for (let ic = 0; ic < C; ic++) acc += (c.x[((n * H + iy) * W + ix) * C + ic] - c.zi) * c.w[((oc * kH + ky) * kW + kx) * C + ic];
+              }
+            }
+          const sw = c.sw.length > 1 ? c.sw[oc] : c.sw[0];
+          const real = (c.si * sw) / c.so; // PopulateConvolutionQuantizationParams: double product
+          y[i++] = requantizeRef(acc, real, f32(f32(c.si * sw) / c.so), c.zo, lo, hi, mode);
+        }
+  return y;
+}
+
+function convSpec(type: 'CONV_2D' | 'DEPTHWISE_CONV_2D', c: ConvCase, dynamic: boolean): SingleOpSpec {
+  const outC = type === 'CONV_2D' ? c.ws[0] : c.ws[3];
+  const axis = type === 'CONV_2D' ? 0 : 3;
+  const wq = c.sw.length > 1 ? perAxis(c.sw, axis) : perTensor(c.sw[0], 0);
+  const bq: QuantParams = c.sw.length > 1 ? { scale: c.sw.map((s) => c.si * s), zeroPoint: c.sw.map(() => 0), axis: 0 } : perTensor(c.si * c.sw[0], 0);
+  const inputs: (TensorSpec | null)[] = [
+    { dtype: 'int8', shape: c.xs, quant: perTensor(c.si, c.zi) },
+    dynamic ? { dtype: 'int8', shape: c.ws, quant: wq } : { dtype: 'int8', shape: c.ws, data: c.w, quant: wq },
+    { dtype: 'int32', shape: [outC], data: c.bias, quant: bq },
+  ];
+  const outputs = [{ dtype: 'int8' as const, quant: perTensor(c.so, c.zo) }];
+  const conv = { padding: c.padding, strideH: c.strideH, strideW: c.strideW, dilationHFactor: c.dH, dilationWFactor: c.dW, fusedActivationFunction: c.act };
+  return type === 'CONV_2D'
+    ? { type, options: conv, inputs, outputs }
+    : { type, options: { ...conv, depthMultiplier: c.ws[3] / c.xs[3] }, inputs, outputs };
+}
+
+function randomConvCase(r: () => number, type: 'CONV_2D' | 'DEPTHWISE_CONV_2D', ties: boolean): ConvCase {
+  const depthwise = type === 'DEPTHWISE_CONV_2D';
+  const mult = depthwise ? pick(r, [1, 1, 2, 3]) : 1;
+  const xs = [randInt(r, 1, 2), randInt(r, 5, 13), randInt(r, 5, 13), randInt(r, 1, 8)];
+  const ws = depthwise ? [1, randInt(r, 1, 5), randInt(r, 1, 5), xs[3] * mult] : [randInt(r, 1, 10), randInt(r, 1, 5), randInt(r, 1, 5), xs[3]];
+  const outC = depthwise ? ws[3] : ws[0];
+  const dH = r() < 0.25 ? 2 : 1;
+  const dW = r() < 0.25 ? 2 : 1;
+  const perChannel = r() < 0.7;
+  const si = scaleOf(r, ties, 1 / 256, 1 / 16);
+  const sw = Array.from({ length: perChannel ? outC : 1 }, () => scaleOf(r, ties, 1 / 512, 1 / 32));
+  const taps = depthwise ? ws[1] * ws[2] : ws[1] * ws[2] * ws[3];
+  const xRange = ties ? 24 : 127;
+  // output scale: about 40 output steps per standard deviation of the accumulator
+  const accStd = Math.sqrt(taps) * (xRange / 1.7) * (ties ? 15 : 73);
+  const maxSw = Math.max(...sw);
+  const so = ties ? 2 ** Math.round(Math.log2((si * maxSw * accStd) / 40)) : f32(((si * maxSw * accStd) / 40) * (0.5 + r()));
+  const zi = ties ? randInt(r, -4, 4) : randInt(r, -100, 100);
+  const c: ConvCase = {
+    xs, ws,
+    x: randQ(r, size(xs), ties ? -xRange : -128, ties ? xRange : 127),
+    w: randQ(r, size(ws), ties ? -15 : -127, ties ? 15 : 127),
+    bias: Int32Array.from({ length: outC }, () => randInt(r, -Math.round(accStd), Math.round(accStd))),
+    si, zi, sw, so,
+    zo: randInt(r, -60, 60),
+    act: pick(r, ACTS),
+    padding: PADS[0],
+    strideH: randInt(r, 1, depthwise ? 2 : 3),
+    strideW: randInt(r, 1, depthwise ? 2 : 3),
+    dH, dW,
+  };
+  c.padding = fitPadding(pick(r, PADS), xs, ws[1], ws[2], dH, dW);
+  return c;
+}
+
+const convDefects = { excluded: 0 };
+
+function checkConv(type: 'CONV_2D' | 'DEPTHWISE_CONV_2D', c: ConvCase, builtin: RefArithmetic): void {
+  const constant = singleOpModel(convSpec(type, c, false));
+  const dynamic = singleOpModel(convSpec(type, c, true));
+  // 1. constant weights: XNNPACK
+  if (hitsXnnpackSamePaddingDefect(c)) convDefects.excluded++;
+  else same(type, ours(constant, [c.x], 'xnnpack'), theirs(type, constant, [c.x], 'xnnpack'), 'constant weights vs XNNPACK');
+  // 2. weights as inputs: the builtin kernel
+  const builtinOut = theirs(type, dynamic, [c.x, c.w], type);
+  same(type, ours(dynamic, [c.x, c.w], builtin as RoundingMode), builtinOut, `dynamic weights vs builtin (${builtin})`);
+  same(type, ours(dynamic, [c.x, c.w], 'xnnpack'), builtinOut, "dynamic weights, rounding 'xnnpack' (falls back to the builtin)");
+  // 3. every arithmetic against the BigInt reference
+  const outs = ARITHMETICS.map((mode) => {
+    const out = ours(constant, [c.x], mode as RoundingMode);
+    same(`${type} (BigInt reference)`, out, refConv(c, type === 'DEPTHWISE_CONV_2D', mode), mode);
+    return out;
+  });
+  countParted(type, outs);
+}
+
+describe('CONV_2D int8', () => {
+  for (let seed = 1; seed <= 14; seed++) {
+    const ties = seed > 9;
+    it(`seed ${seed}${ties ? ' (power-of-two multipliers)' : ''}`, () => {
+      checkConv('CONV_2D', randomConvCase(rng(11000 + seed), 'CONV_2D', ties), 'single-rounding');
+    });
+  }
+  roundingsParted('CONV_2D');
+});
+
+describe('DEPTHWISE_CONV_2D int8 (builtin kernel rounds twice)', () => {
+  for (let seed = 1; seed <= 14; seed++) {
+    const ties = seed > 9;
+    it(`seed ${seed}${ties ? ' (power-of-two multipliers)' : ''}`, () => {
+      checkConv('DEPTHWISE_CONV_2D', randomConvCase(rng(12000 + seed), 'DEPTHWISE_CONV_2D', ties), 'double-rounding');
+    });
+  }
+  roundingsParted('DEPTHWISE_CONV_2D');
+});
+
+// ---- FULLY_CONNECTED ----------------------------------------------------------------------
+
+interface FcCase {
+  xs: number[];
+  outD: number;
+  inD: number;
+  x: Int8Array;
+  w: Int8Array;
+  bias: Int32Array | null;
+  si: number;
+  zi: number;
+  sw: number[];
+  so: number;
+  zo: number;
+  act: FusedActivation;
+  keepNumDims: boolean;
+}
+
+function refFc(c: FcCase, mode: RefArithmetic): Int8Array {
+  const batches = size(c.xs) / c.inD;
+  const [lo, hi] = activationBoundsRef(c.act, c.so, c.zo, -128, 127, mode);
+  const y = new Int8Array(batches * c.outD);
+  for (let b = 0; b < batches; b++)
+    for (let o = 0; o < c.outD; o++) {
+      let acc = c.bias ? c.bias[o] : 0;
+      for (let i = 0; i < c.inD; i++) acc += (c.x[b * c.inD + i] - c.zi) * c.w[o * c.inD + i];
+      const perChannel = c.sw.length > 1;
+      const sw = perChannel ? c.sw[o] : c.sw[0];
+      // per tensor: GetQuantizedConvolutionMultipler multiplies the scales in float32
+      const real = perChannel ? (c.si * sw) / c.so : f32(c.si * sw) / c.so;
+      y[b * c.outD + o] = requantizeRef(acc, real, f32(f32(c.si * sw) / c.so), c.zo, lo, hi, mode);
+    }
+  return y;
+}
+
+function fcSpec(c: FcCase, dynamic: boolean): SingleOpSpec {
+  const perChannel = c.sw.length > 1;
+  const wq = perChannel ? perAxis(c.sw, 0) : perTensor(c.sw[0], 0);
+  const bq: QuantParams = perChannel ? { scale: c.sw.map((s) => c.si * s), zeroPoint: c.sw.map(() => 0), axis: 0 } : perTensor(c.si * c.sw[0], 0);
+  return {
+    type: 'FULLY_CONNECTED',
+    options: { fusedActivationFunction: c.act, keepNumDims: c.keepNumDims, weightsFormat: 'DEFAULT', asymmetricQuantizeInputs: false },
+    inputs: [
+      { dtype: 'int8', shape: c.xs, quant: perTensor(c.si, c.zi) },
+      dynamic ? { dtype: 'int8', shape: [c.outD, c.inD], quant: wq } : { dtype: 'int8', shape: [c.outD, c.inD], data: c.w, quant: wq },
+      c.bias ? { dtype: 'int32', shape: [c.outD], data: c.bias, quant: bq } : null,
+    ],
+    outputs: [{ dtype: 'int8', quant: perTensor(c.so, c.zo) }],
+  };
+}
+
+function randomFcCase(r: () => number, ties: boolean, perChannel: boolean): FcCase {
+  const inD = randInt(r, 1, 64);
+  const outD = randInt(r, 1, 24);
+  const keepNumDims = r() < 0.4;
+  const xs = keepNumDims ? [randInt(r, 1, 3), randInt(r, 1, 4), inD] : [randInt(r, 1, 5), inD];
+  const si = scaleOf(r, ties, 1 / 256, 1 / 16);
+  const sw = Array.from({ length: perChannel ? outD : 1 }, () => scaleOf(r, ties, 1 / 512, 1 / 32));
+  const xRange = ties ? 24 : 127;
+  const accStd = Math.sqrt(inD) * (xRange / 1.7) * (ties ? 15 : 73);
+  const maxSw = Math.max(...sw);
+  const so = ties ? 2 ** Math.round(Math.log2((si * maxSw * accStd) / 40)) : f32(((si * maxSw * accStd) / 40) * (0.5 + r()));
+  return {
+    xs, outD, inD,
+    x: randQ(r, size(xs), ties ? -xRange : -128, ties ? xRange : 127),
+    w: randQ(r, outD * inD, ties ? -15 : -127, ties ? 15 : 127),
+    bias: r() < 0.8 ? Int32Array.from({ length: outD }, () => randInt(r, -Math.round(accStd), Math.round(accStd))) : null,
+    si, zi: ties ? randInt(r, -4, 4) : randInt(r, -100, 100), sw, so,
+    zo: randInt(r, -60, 60),
+    act: pick(r, ACTS),
+    keepNumDims,
+  };
+}
+
+describe('FULLY_CONNECTED int8', () => {
+  for (let seed = 1; seed <= 16; seed++) {
+    const ties = seed > 10;
+    const perChannel = seed % 3 === 0;
+    it(`seed ${seed}${perChannel ? ' per-channel (XNNPACK declines it)' : ''}${ties ? ' (power-of-two multipliers)' : ''}`, () => {
+      const c = randomFcCase(rng(13000 + seed), ties, perChannel);
+      const constant = singleOpModel(fcSpec(c, false));
+      const dynamic = singleOpModel(fcSpec(c, true));
+      same('FULLY_CONNECTED', ours(constant, [c.x], 'xnnpack'), theirs('FULLY_CONNECTED', constant, [c.x], perChannel ? 'FULLY_CONNECTED' : 'xnnpack'), 'constant weights');
+      const builtinOut = theirs('FULLY_CONNECTED', dynamic, [c.x, c.w], 'FULLY_CONNECTED');
+      same('FULLY_CONNECTED', ours(dynamic, [c.x, c.w], 'single-rounding'), builtinOut, 'dynamic weights vs builtin (single rounding)');
+      same('FULLY_CONNECTED', ours(dynamic, [c.x, c.w], 'xnnpack'), builtinOut, "dynamic weights, rounding 'xnnpack'");
+      const outs = ARITHMETICS.map((mode) => {
+        const out = ours(constant, [c.x], mode as RoundingMode);
+        same('FULLY_CONNECTED (BigInt reference)', out, refFc(c, mode), mode);
+        return out;
+      });
+      countParted('FULLY_CONNECTED', outs);
+    });
+  }
+  roundingsParted('FULLY_CONNECTED');
+});
