@@ -1,0 +1,12 @@
+/* eslint-disable @typescript-eslint/ban-ts-comment -- AssemblyScript source (compiled by tools/build-wasm.mjs, not by tsc) */
+// @ts-nocheck
+/**
+ * The QuantLab int8 engine, WebAssembly SIMD128. Entry file for `tools/build-wasm.mjs`.
+ * Everything works on raw byte offsets into the one imported memory; nothing is allocated here.
+ */
+export { LAYOUT_VERSION, PARAM_HEADER_BYTES, PARAM_BLOCK_BYTES } from './layout';
+export { gemm_s8 } from './gemm';
+export { dwconv_s8 } from './depthwise';
+export { im2col_s8 } from './im2col';
+export { maxpool_s8 } from './pool';
+export { mulDoubleRounding, mulSingleRounding } from './requant';

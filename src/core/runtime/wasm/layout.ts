@@ -1,0 +1,121 @@
+/**
+ * Packing and parameter layout for the WebAssembly kernels. The numbers mirror
+ * `assembly/layout.ts` (the loader checks LAYOUT_VERSION and the sizes against the module's
+ * exported globals); see that file for the byte map of a parameter area.
+ */
+import type { ChannelParams } from './spec';
+
+export const LAYOUT_VERSION = 3;
+export const PARAM_HEADER_BYTES = 128;
+export const PARAM_BLOCK_BYTES = 128;
+
+export const MODE_DOUBLE = 0;
+export const MODE_SINGLE = 1;
+export const MODE_XNNPACK = 2;
+export const MODE_DOUBLE_SCALAR = 3;
+export const MODE_SINGLE_SCALAR = 4;
+
+/** The kernel variant for these parameters: the SIMD epilogues need every shift ≤ 0 (M < 1). */
+export function requantMode(p: ChannelParams): number {
+  if (p.rounding === 'xnnpack') return MODE_XNNPACK;
+  const positive = p.shift.some((s) => s > 0);
+  if (p.rounding === 'double-rounding') return positive ? MODE_DOUBLE_SCALAR : MODE_DOUBLE;
+  return positive ? MODE_SINGLE_SCALAR : MODE_SINGLE;
+}
+
+export function isScalarMode(mode: number): boolean {
+  return mode === MODE_DOUBLE_SCALAR || mode === MODE_SINGLE_SCALAR;
+}
+
+export function paramAreaBytes(blocks: number): number {
+  return PARAM_HEADER_BYTES + blocks * PARAM_BLOCK_BYTES;
+}
+
+export const roundUp = (v: number, m: number): number => Math.ceil(v / m) * m;
+
+/**
+ * Writes a parameter area at byte `ptr` of `buffer`: header, then `blocks` groups of 4
+ * channels (channels past `p.multiplier.length` are zero padding, computed but never stored).
+ * `bias` is the effective bias (zero-point correction folded in).
+ */
+export function writeParams(buffer: ArrayBuffer, ptr: number, p: ChannelParams, bias: Int32Array, blocks: number, mode: number): void {
+  const words = paramAreaBytes(blocks) / 4;
+  const i32 = new Int32Array(buffer, ptr, words);
+  const f32 = new Float32Array(buffer, ptr, words);
+  i32.fill(0);
+  const zp = p.zeroPoint;
+  for (let l = 0; l < 4; l++) {
+    i32[l] = zp;
+    i32[4 + l] = p.min;
+    i32[8 + l] = p.max;
+    f32[12 + l] = p.min - zp;
+    f32[16 + l] = p.max - zp;
+    f32[20 + l] = 12582912; // 1.5 · 2^23
+    i32[24 + l] = 0x4b400000 - zp;
+  }
+  const channels = bias.length;
+  for (let c = 0; c < channels; c++) {
+    const base = (PARAM_HEADER_BYTES + (c >> 2) * PARAM_BLOCK_BYTES) / 4;
+    const l = c & 3;
+    i32[base + l] = bias[c];
+    if (mode === MODE_XNNPACK) {
+      f32[base + 4 + l] = p.scale[c];
+      continue;
+    }
+    i32[base + 4 + l] = p.multiplier[c];
+    if (isScalarMode(mode)) {
+      i32[base + 8 + l] = p.shift[c];
+      continue;
+    }
+    const e = -p.shift[c]; // rs (double) or t (single), in [0, 31]
+    i32[base + 8 + l] = e === 0 ? 0 : 2 ** (31 - e);
+    i32[base + 12 + l] = e === 0 ? -1 : 0;
+    if (mode === MODE_DOUBLE) {
+      const mask = (2 ** e - 1) | 0;
+      i32[base + 16 + l] = mask;
+      i32[base + 20 + l] = mask >> 1;
+    } else {
+      i32[base + 16 + l] = e === 0 ? 0 : 2 ** (e - 1);
+      // nudge as i64 lanes: channels 0,1 at +80, 2,3 at +96 (low word first, little-endian)
+      i32[base + 20 + 2 * l] = e === 0 ? 2 ** 30 : 0;
+      i32[base + 21 + 2 * l] = 0;
+    }
+  }
+}
+
+/**
+ * GEMM weights [n][k] → groups of 4 output channels × 8-deep slices × 4 rows × 8 bytes,
+ * zero-padded to k8 = k rounded up to 8 and to a multiple of 4 channels. Returns Σ_k w per channel.
+ */
+export function packGemmWeights(weights: Int8Array, n: number, k: number, dst: Int8Array): Int32Array {
+  const k8 = roundUp(k, 8);
+  const blocks = Math.ceil(n / 4);
+  dst.fill(0, 0, blocks * 4 * k8);
+  const sums = new Int32Array(n);
+  for (let j = 0; j < n; j++) {
+    const b = j >> 2;
+    const r = j & 3;
+    let sum = 0;
+    for (let kk = 0; kk < k; kk++) {
+      const w = weights[j * k + kk];
+      sum += w;
+      dst[b * 4 * k8 + (kk >> 3) * 32 + r * 8 + (kk & 7)] = w;
+    }
+    sums[j] = sum;
+  }
+  return sums;
+}
+
+/** Depthwise weights [taps][C] → int16 [taps][C8], zero-padded channels. */
+export function packDepthwiseWeights(weights: Int8Array, taps: number, channels: number, dst: Int16Array): void {
+  const c8 = roundUp(channels, 8);
+  dst.fill(0, 0, taps * c8);
+  for (let t = 0; t < taps; t++) for (let c = 0; c < channels; c++) dst[t * c8 + c] = weights[t * channels + c];
+}
+
+/** bias − zA · Σw, in wrapping int32 arithmetic (the zero-point trick). */
+export function foldZeroPoint(bias: Int32Array, sums: Int32Array, zeroPoint: number): Int32Array {
+  const out = new Int32Array(bias.length);
+  for (let c = 0; c < bias.length; c++) out[c] = (bias[c] - Math.imul(zeroPoint, sums[c])) | 0;
+  return out;
+}
