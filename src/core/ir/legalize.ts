@@ -114,7 +114,7 @@ export function inferShapesWithCustomOps(graph: Graph, overrides: ReadonlyMap<nu
 }
 
 /**
- * A copy of the graph whose graph inputs take the given shapes and whose every activation shape
+ * A copy of the graph whose graph inputs take the given shapes (-1 keeps a dimension unknown) and whose every activation shape
  * is re-inferred (custom ops included where their rule is known). Constants and ops are shared
  * with the argument. `unknown` lists the tensors whose shapes are still not static.
  */
@@ -125,8 +125,8 @@ export function withInputShapes(graph: Graph, inputShapes: ReadonlyMap<number, r
     if (declared.length !== shape.length) {
       throw new UnsupportedError(`Input '${graph.tensors[t].name}' has shape ${formatShape(declared)}; the shape ${formatShape(shape)} given for it has a different rank.`);
     }
-    if (shape.some((d) => !Number.isInteger(d) || d < 1)) {
-      throw new UnsupportedError(`The shape ${formatShape(shape)} given for input '${graph.tensors[t].name}' has a dimension that is not a positive whole number.`);
+    if (shape.some((d) => !Number.isInteger(d) || (d < 1 && d !== -1))) {
+      throw new UnsupportedError(`The shape ${formatShape(shape)} given for input '${graph.tensors[t].name}' has a dimension that is neither a positive whole number nor unknown.`);
     }
   }
   const shapes = inferShapesWithCustomOps(graph, inputShapes);

@@ -90,6 +90,8 @@ describe("TFLite's TRANSPOSE_CONV padding rule reproduces MediaPipe's output siz
   });
 });
 
+const paths = { xnnpack: 0, builtin: 0 };
+
 describe('legalized Convolution2DTransposeBias in the TFLite interpreter equals QuantLab running the custom op', () => {
   // [input shape, weights shape [O,kH,kW,I], padding, strideH, strideW]
   const cases: [number[], number[], Padding, number, number][] = [
@@ -120,7 +122,11 @@ describe('legalized Convolution2DTransposeBias in the TFLite interpreter equals 
         const x = randomFloats(rng(200 + k), size(xs));
         const ours = Interpreter.prepare(original).run([x]).outputs[0] as Float32Array;
         const bytes = writeTflite({ ...model, subgraphs: [graph] });
-        const theirs = oracle.run(bytes, [x]).outputs[0] as Float32Array;
+        const run = oracle.run(bytes, [x]);
+        const theirs = run.outputs[0] as Float32Array;
+        // constant weights: XNNPACK takes the TRANSPOSE_CONV unless a kernel dimension is smaller
+        // than its stride, then the builtin kernel runs it (an empty profile says nothing)
+        if (run.profile.length) paths[run.profile[0].nodeType === 'TfLiteXNNPackDelegate' ? 'xnnpack' : 'builtin']++;
         expect(theirs.length).toBe(ours.length);
         const err = relL2Error(ours, theirs);
         expect(err, `relative L2 ${err}`).toBeLessThanOrEqual(1e-6);
@@ -131,6 +137,38 @@ describe('legalized Convolution2DTransposeBias in the TFLite interpreter equals 
         else expect(relL2Error(again, ours)).toBeLessThanOrEqual(1e-7);
       });
     }
+  });
+});
+
+describe('interpreter paths', () => {
+  it('the constant-weight cases above ran through XNNPACK and through the builtin kernel (when the profiler recorded them)', () => {
+    if (paths.xnnpack + paths.builtin === 0) return; // this wasm build's profiler recorded nothing
+    expect(paths.xnnpack).toBeGreaterThan(0);
+    expect(paths.builtin).toBeGreaterThan(0);
+  });
+});
+
+describe("TFLite's builtin TRANSPOSE_CONV kernel too (weights fed as a graph input, so XNNPACK does not take the op)", () => {
+  const cases: [number[], number[], Padding, number, number][] = [
+    [[1, 5, 5, 2], [2, 3, 3, 2], 'SAME', 2, 2],
+    [[1, 4, 4, 2], [2, 1, 1, 2], 'SAME', 2, 2],
+    [[1, 4, 3, 2], [3, 3, 2, 2], 'VALID', 3, 1],
+  ];
+  cases.forEach(([xs, ws, padding, sh, sw], k) => {
+    it(`x ${JSON.stringify(xs)}, w ${JSON.stringify(ws)}, ${padding}, stride ${sh}×${sw}`, () => {
+      const model = customModel(xs, ws, padding, sh, sw, 300 + k);
+      const g = model.subgraphs[0];
+      const w = g.tensors[1].data as Float32Array;
+      const dynamic: Graph = { ...g, tensors: g.tensors.map((t, i) => (i === 1 ? { name: t.name, dtype: t.dtype, shape: t.shape } : t)), inputs: [0, 1] };
+      const { graph, remaining } = legalizeGraph(dynamic);
+      expect(remaining).toEqual([]);
+      const x = randomFloats(rng(400 + k), size(xs));
+      const ours = Interpreter.prepare(dynamic).run([x, w]).outputs[0] as Float32Array;
+      const theirs = oracle.run(writeTflite({ ...model, subgraphs: [graph] }), [x, w]);
+      // (an empty profile is "unknown" in this build; when there is one it names the builtin kernel)
+      if (theirs.profile.length) expect(theirs.profile[0].nodeType).toBe('TRANSPOSE_CONV');
+      expect(relL2Error(ours, theirs.outputs[0] as Float32Array)).toBeLessThanOrEqual(1e-6);
+    });
   });
 });
 
