@@ -11,6 +11,9 @@ import { registerServe } from './commands/serve';
 import { registerEval } from './commands/eval';
 import { registerExperiments } from './commands/experiments';
 import { registerBundle } from './commands/bundle';
+import { registerInspect } from './commands/inspect';
+import { registerRun } from './commands/run';
+import { registerConvert } from './commands/convert';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -41,6 +44,9 @@ export function buildProgram(io: CliIo): { program: Command; context: () => CliC
   registerEval(program, context);
   registerExperiments(program, context);
   registerBundle(program, context);
+  registerInspect(program, context);
+  registerRun(program, context);
+  registerConvert(program, context);
   const quiet = (cmd: Command) => {
     cmd.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => {} });
     cmd.commands.forEach(quiet);
