@@ -3,6 +3,7 @@
  * the data has labels), the output statistics and the desktop latency. The first computing verb,
  * and the real job the store's crash tests drive until `quantize` lands.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../../core/errors';
@@ -10,7 +11,6 @@ import { loadMnistDigits } from '../../../core/data/mnist';
 import { readTflite } from '../../../core/formats/tflite/reader';
 import { Interpreter } from '../../../core/runtime/interpreter';
 import type { JobContext, JobResult } from '../types';
-import { sha256Hex } from '../../store/artifacts';
 
 export interface EvalParams {
   modelPath: string;
@@ -56,9 +56,12 @@ export async function evalJob(ctx: JobContext<EvalParams>): Promise<JobResult> {
   const stored = ctx.putArtifact(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
 
   ctx.progress('loading data', 0, null);
-  let images: Float32Array;
+  // Random inputs are generated sample by sample (a large N must not allocate N samples at once);
+  // the dataset hash covers exactly the values evaluated.
+  const hash = crypto.createHash('sha256');
+  let images: Float32Array | null = null;
   let labels: Uint8Array | null = null;
-  let datasetHash: string;
+  let count: number;
   if (p.dataset === 'mnist') {
     const digits = loadMnistDigits(p.count);
     if (perSample !== digits.height * digits.width) {
@@ -66,17 +69,15 @@ export async function evalJob(ctx: JobContext<EvalParams>): Promise<JobResult> {
     }
     images = digits.images;
     labels = digits.labels;
-    datasetHash = sha256Hex(new Uint8Array(images.buffer, images.byteOffset, images.byteLength));
+    count = digits.count;
   } else {
-    const next = seededUniform(p.seed);
-    images = new Float32Array(p.count * perSample);
-    for (let i = 0; i < images.length; i++) images[i] = next();
-    datasetHash = sha256Hex(new Uint8Array(images.buffer));
+    count = p.count;
   }
-  const count = images.length / perSample;
+  const next = seededUniform(p.seed);
   const scale = p.inputScale ?? 1;
 
   const sample = new Float32Array(perSample);
+  const sampleBytes = new Uint8Array(sample.buffer);
   let correct = 0;
   let outSum = 0;
   let outSumSq = 0;
@@ -85,7 +86,10 @@ export async function evalJob(ctx: JobContext<EvalParams>): Promise<JobResult> {
   const t0 = performance.now();
   for (let i = 0; i < count; i++) {
     ctx.throwIfCancelled();
-    for (let k = 0; k < perSample; k++) sample[k] = images[i * perSample + k] * scale;
+    if (images) for (let k = 0; k < perSample; k++) sample[k] = images[i * perSample + k];
+    else for (let k = 0; k < perSample; k++) sample[k] = next();
+    hash.update(sampleBytes);
+    if (scale !== 1) for (let k = 0; k < perSample; k++) sample[k] *= scale;
     const { outputs } = interpreter.run([sample]);
     const out = outputs[0] as Float32Array;
     let best = 0;
@@ -106,6 +110,7 @@ export async function evalJob(ctx: JobContext<EvalParams>): Promise<JobResult> {
       await new Promise((r) => setImmediate(r));
     }
   }
+  const datasetHash = hash.digest('hex');
   const ms = performance.now() - t0;
   const predictionsArtifact = ctx.putArtifact(new Uint8Array(predictions.buffer));
   const metrics = [
