@@ -389,3 +389,177 @@ describe('FULLY_CONNECTED int8', () => {
   }
   roundingsParted('FULLY_CONNECTED');
 });
+
+// ---- ADD / SUB / MUL ----------------------------------------------------------------------
+
+/** A float32 rounding of a double done through a DataView (independent of Math.fround). */
+function toF32(v: number): number {
+  const d = new DataView(new ArrayBuffer(4));
+  d.setFloat32(0, v);
+  return d.getFloat32(0);
+}
+
+function rneRef(v: number): number {
+  const fl = Math.floor(v);
+  return v - fl > 0.5 || (v - fl === 0.5 && fl % 2 !== 0) ? fl + 1 : fl;
+}
+
+interface BinaryCase {
+  op: 'ADD' | 'SUB' | 'MUL';
+  as: number[];
+  bs: number[];
+  a: Int8Array;
+  b: Int8Array;
+  sa: number;
+  za: number;
+  sb: number;
+  zb: number;
+  so: number;
+  zo: number;
+  act: FusedActivation;
+}
+
+/** Broadcast index of output element i into an operand of shape `s` (numpy rules). */
+function bcastIndex(i: number, out: number[], s: number[]): number {
+  let idx = 0;
+  let stride = 1;
+  let rem = i;
+  const coords: number[] = [];
+  for (let d = out.length - 1; d >= 0; d--) {
+    coords[d] = rem % out[d];
+    rem = Math.floor(rem / out[d]);
+  }
+  for (let d = s.length - 1, o = out.length - 1; d >= 0; d--, o--) {
+    idx += (s[d] === 1 ? 0 : coords[o]) * stride;
+    stride *= s[d];
+  }
+  return idx;
+}
+
+function refBinary(c: BinaryCase, requested: RefArithmetic): Int8Array {
+  // the delegate's ranges (xnnpack_delegate.cc); outside them rounding 'xnnpack' means the builtin kernel
+  const inRange = (v: number, lo: number) => v >= lo && v < 256;
+  const delegated = c.op === 'MUL' ? inRange(toF32(toF32(c.sa * c.sb) / c.so), 2 ** -16) : inRange(toF32(c.sa / c.so), 2 ** -10) && inRange(toF32(c.sb / c.so), 2 ** -10);
+  const mode: RefArithmetic = requested === 'xnnpack' && !delegated ? 'double-rounding' : requested;
+  const rank = Math.max(c.as.length, c.bs.length);
+  const pad = (s: number[]) => [...Array(rank - s.length).fill(1), ...s];
+  const A = pad(c.as);
+  const B = pad(c.bs);
+  const out = A.map((d, i) => Math.max(d, B[i]));
+  const [lo, hi] = activationBoundsRef(c.act, c.so, c.zo, -128, 127, mode);
+  const raw = (acc: number, real: number) => requantizeRef(acc, real, 0, 0, -Infinity, Infinity, mode === 'xnnpack' ? 'double-rounding' : mode);
+  const n = size(out);
+  const y = new Int8Array(n);
+  for (let i = 0; i < n; i++) {
+    const da = c.a[bcastIndex(i, out, A)] - c.za;
+    const db = c.b[bcastIndex(i, out, B)] - c.zb;
+    let v: number;
+    if (c.op === 'MUL') {
+      const m = toF32(toF32(c.sa * c.sb) / c.so);
+      v = mode === 'xnnpack' ? c.zo + rneRef(toF32(da * db * m)) : c.zo + raw(da * db, m);
+    } else if (mode === 'xnnpack') {
+      const ra = toF32(c.sa / c.so);
+      const rb = toF32(c.sb / c.so);
+      const k = 20 - Math.floor(Math.log2(Math.max(ra, rb)));
+      const ma = rneRef(ra * 2 ** k);
+      const mb = rneRef(rb * 2 ** k) * (c.op === 'SUB' ? -1 : 1);
+      v = c.zo + Number((BigInt(da * ma + db * mb) + (1n << BigInt(k - 1))) >> BigInt(k));
+    } else {
+      const twiceMax = 2 * Math.max(c.sa, c.sb);
+      const sa = raw(da * 2 ** 20, c.sa / twiceMax);
+      const sb = raw(db * 2 ** 20, c.sb / twiceMax);
+      v = c.zo + raw(c.op === 'ADD' ? sa + sb : sa - sb, twiceMax / (2 ** 20 * c.so));
+    }
+    y[i] = Math.min(Math.max(v, lo), hi);
+  }
+  return y;
+}
+
+/** Elements where the builtin kernel's result differs from rounding 'single-rounding'. */
+const builtinNotSingle = new Map<string, number>();
+
+const BINARY_SHAPES: [number[], number[]][] = [
+  [[1, 7, 7, 16], [1, 7, 7, 16]],
+  [[1, 7, 7, 16], [16]],
+  [[1, 5, 6, 3], [1, 1, 1, 3]],
+  [[2, 1, 4], [1, 3, 1]],
+  [[1, 4, 4, 8], [1, 4, 1, 8]],
+  [[3, 5], [1]],
+];
+
+/**
+ * `path`: 'xnnpack' keeps every scale ratio inside the delegate's range; 'builtin' pushes one
+ * out of it so that TFLite's builtin kernel runs.
+ */
+function randomBinaryCase(r: () => number, op: BinaryCase['op'], shapes: [number[], number[]], ties: boolean, path: 'xnnpack' | 'builtin'): BinaryCase {
+  const [as, bs] = shapes;
+  const za = randInt(r, -20, 20);
+  const zb = randInt(r, -20, 20);
+  const gen = (n: number, z: number, atZero: number) => Int8Array.from({ length: n }, () => (r() < atZero ? z : randInt(r, -128, 127)));
+  const base = { op, as, bs, za, zb, zo: randInt(r, -40, 40), act: pick(r, ACTS) };
+  if (path === 'xnnpack') {
+    const sa = scaleOf(r, ties, 1 / 64, 1 / 4);
+    const sb = scaleOf(r, ties, 1 / 64, 1 / 4);
+    const so = op === 'MUL' ? scaleOf(r, ties, (sa * sb) / 2, sa * sb * 64) : scaleOf(r, ties, Math.max(sa, sb) / 4, Math.max(sa, sb) * 2);
+    return { ...base, a: gen(size(as), za, 0), b: gen(size(bs), zb, 0), sa, sb, so };
+  }
+  if (op === 'MUL') {
+    // the delegate declines products outside [2^-16, 2^8): outputs are then 0 or saturated
+    const sa = scaleOf(r, ties, 1 / 64, 1 / 4);
+    const sb = scaleOf(r, ties, 1 / 64, 1 / 4);
+    return { ...base, a: gen(size(as), za, 0.5), b: gen(size(bs), zb, 0.5), sa, sb, so: f32(sa * sb * (r() < 0.5 ? 2 ** 17 : 2 ** -9)) };
+  }
+  // ADD/SUB: the second input's scale ratio below 2^-10 sends the op to the builtin kernel; the
+  // first input's ratio makes ties (1/2 when `ties`), and most of the second input sits at its
+  // zero point so that it does not break them
+  const so = scaleOf(r, ties, 1 / 64, 1 / 8);
+  const sa = ties ? so / 2 : f32(so * (0.25 + 4 * r()));
+  const sb = ties ? so * 2 ** -11 : f32(so * 2 ** -(11 + 3 * r()));
+  return { ...base, a: gen(size(as), za, 0), b: gen(size(bs), zb, 0.7), sa, sb, so };
+}
+
+function binaryModel(c: BinaryCase): Model {
+  const inputs: TensorSpec[] = [
+    { dtype: 'int8', shape: c.as, quant: perTensor(c.sa, c.za) },
+    { dtype: 'int8', shape: c.bs, quant: perTensor(c.sb, c.zb) },
+  ];
+  const outputs = [{ dtype: 'int8' as const, quant: perTensor(c.so, c.zo) }];
+  return c.op === 'MUL'
+    ? singleOpModel({ type: 'MUL', options: { fusedActivationFunction: c.act }, inputs, outputs })
+    : singleOpModel({ type: c.op, options: { fusedActivationFunction: c.act, potScaleInt16: false }, inputs, outputs });
+}
+
+for (const op of ['ADD', 'SUB', 'MUL'] as const) {
+  describe(`${op} int8 with broadcasting`, () => {
+    BINARY_SHAPES.forEach((shapes, k) => {
+      for (const path of ['xnnpack', 'builtin'] as const) {
+        for (const ties of [false, true]) {
+          it(`${JSON.stringify(shapes[0])} ∘ ${JSON.stringify(shapes[1])}, ${path}${ties ? ', power-of-two scales' : ''}`, () => {
+            const c = randomBinaryCase(rng(14000 + k * 10 + op.length * 100 + (ties ? 5 : 0) + (path === 'builtin' ? 1 : 0)), op, shapes, ties, path);
+            const m = binaryModel(c);
+            const want = theirs(op, m, [c.a, c.b], path === 'xnnpack' ? 'xnnpack' : op);
+            same(op, ours(m, [c.a, c.b], 'xnnpack'), want, `vs the interpreter (${path})`);
+            if (path === 'builtin') {
+              same(op, ours(m, [c.a, c.b], 'double-rounding'), want, 'builtin vs double rounding');
+              const single = ours(m, [c.a, c.b], 'single-rounding') as Int8Array;
+              const w = want as Int8Array;
+              for (let i = 0; i < w.length; i++) if (single[i] !== w[i]) builtinNotSingle.set(op, (builtinNotSingle.get(op) ?? 0) + 1);
+            }
+            const outs = ARITHMETICS.map((mode) => {
+              const out = ours(m, [c.a, c.b], mode as RoundingMode);
+              same(`${op} (BigInt reference)`, out, refBinary(c, mode), mode);
+              return out;
+            });
+            countParted(op, outs);
+          });
+        }
+      }
+    });
+    roundingsParted(op);
+    if (op !== 'MUL') {
+      it("the builtin kernel's ties show double rounding (single rounding would differ)", () => {
+        expect(builtinNotSingle.get(op) ?? 0).toBeGreaterThan(0);
+      });
+    }
+  });
+}

@@ -7,6 +7,9 @@ import type { BroadcastPlan } from '../broadcast';
 import { planBroadcast, runBinaryFloat } from '../broadcast';
 import { defineKernel } from '../kernel';
 import { allFloat32, f32, requireInput } from '../kernel-util';
+import type { QuantizedBinaryState } from '../quantized-binary';
+import { prepareQuantizedBinary, runQuantizedBinary } from '../quantized-binary';
+import type { QuantData } from '../quantized-util';
 
 export interface AddFloatState {
   plan: BroadcastPlan;
@@ -27,5 +30,23 @@ export const addFloat32 = defineKernel<'ADD', AddFloatState>({
     const y = f32(outputs[0].data);
     runBinaryFloat('add', f32(inputs[0]!.data), f32(inputs[1]!.data), y, s.plan);
     clampRange(y, 0, y.length, s.range);
+  },
+});
+
+// ---- integer flavour ---------------------------------------------------------------------
+
+/** ADD on int8 / uint8 tensors, per-tensor quantization: see ../quantized-binary.ts for the arithmetic. */
+export const addQuantized = defineKernel<'ADD', QuantizedBinaryState>({
+  opType: 'ADD',
+  flavour: 'int8',
+  accepts: (sig) => (sig.inputs[0] === 'int8' || sig.inputs[0] === 'uint8') && sig.inputs[1] === sig.inputs[0] && sig.outputs[0] === sig.inputs[0],
+  prepare({ op, label, inputs, outputs, rounding }) {
+    const a = requireInput(label, inputs, 0, 'first');
+    const b = requireInput(label, inputs, 1, 'second');
+    const state = prepareQuantizedBinary(label, 'add', a, b, outputs[0], op.options.fusedActivationFunction, rounding);
+    return { outputShapes: [state.plan.outShape], state };
+  },
+  run({ inputs, outputs }, s) {
+    runQuantizedBinary(s, inputs[0]!.data as QuantData, inputs[1]!.data as QuantData, outputs[0].data as QuantData);
   },
 });

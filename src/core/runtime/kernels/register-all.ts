@@ -4,7 +4,7 @@
  * interpreter picks the first entry whose `accepts` takes the op's dtypes.
  */
 import type { AnyKernelConfig } from '../kernel';
-import { addFloat32 } from './add';
+import { addFloat32, addQuantized } from './add';
 import { averagePool2dFloat32 } from './average-pool-2d';
 import { concatenationFloat32 } from './concatenation';
 import { conv2dFloat32, conv2dQuantized } from './conv-2d';
@@ -18,7 +18,7 @@ import { leakyReluFloat32 } from './leaky-relu';
 import { logisticFloat32 } from './logistic';
 import { maxPool2dFloat32 } from './max-pool-2d';
 import { meanFloat32 } from './mean';
-import { mulFloat32 } from './mul';
+import { mulFloat32, mulQuantized } from './mul';
 import { padFloat32 } from './pad';
 import { preluFloat32 } from './prelu';
 import { quantizeFloat32 } from './quantize';
@@ -30,7 +30,7 @@ import { resizeNearestNeighborFloat32 } from './resize-nearest-neighbor';
 import { softmaxFloat32 } from './softmax';
 import { spaceToDepthKernel } from './space-to-depth';
 import { squeezeKernel } from './squeeze';
-import { subFloat32 } from './sub';
+import { subFloat32, subQuantized } from './sub';
 import { tanhFloat32 } from './tanh';
 import { transposeConvFloat32 } from './transpose-conv';
 
@@ -68,4 +68,7 @@ export const ALL_KERNELS: readonly AnyKernelConfig[] = [
   conv2dQuantized,
   depthwiseConv2dQuantized,
   fullyConnectedQuantized,
+  addQuantized,
+  subQuantized,
+  mulQuantized,
 ];
