@@ -36,6 +36,19 @@ export const icons = {
   terminal: ['M4.5 17l5.5-5-5.5-5', 'M12 19h7.5'],
   unplugged: ['M9 7V2.5', 'M15 7V2.5', 'M6 7h12v4a6 6 0 0 1-12 0z', 'M12 17v4.5', 'M3 3l18 18'],
   compass: [circle(12, 12, 9), 'M15.5 8.5l-2 5-5 2 2-5z'],
+  search: [circle(10.5, 10.5, 6.5), 'M15.5 15.5 20.5 20.5'],
+  chevronLeft: ['M14.5 6l-6 6 6 6'],
+  chevronRight: ['M9.5 6l6 6-6 6'],
+  chevronsLeft: ['M12 6l-6 6 6 6', 'M18 6l-6 6 6 6'],
+  chevronsRight: ['M6 6l6 6-6 6', 'M12 6l6 6-6 6'],
+  arrowLeft: ['M19 12H5', 'M11 6l-6 6 6 6'],
+  sortAsc: ['M12 19V5', 'M6.5 10.5 12 5l5.5 5.5'],
+  sortDesc: ['M12 5v14', 'M6.5 13.5 12 19l5.5-5.5'],
+  sortNone: ['M8 9.5l4-4 4 4', 'M8 14.5l4 4 4-4'],
+  trash: ['M4 7h16', 'M9.5 7V4.5h5V7', 'M6.5 7l1 12.5a1.5 1.5 0 0 0 1.5 1.5h6a1.5 1.5 0 0 0 1.5-1.5l1-12.5', 'M10 11v6', 'M14 11v6'],
+  tag: ['M3.5 12.6V4.5a1 1 0 0 1 1-1h8.1l8 8a1.4 1.4 0 0 1 0 2l-7.1 7.1a1.4 1.4 0 0 1-2 0z', circle(8, 8, 1.3)],
+  stop: [circle(12, 12, 9), 'M9.5 9.5h5v5h-5z'],
+  plus: ['M12 5v14', 'M5 12h14'],
 } satisfies Record<string, readonly string[]>;
 
 export type IconName = keyof typeof icons;
