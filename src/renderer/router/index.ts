@@ -11,6 +11,7 @@ declare module 'vue-router' {
 const routes: RouteRecordRaw[] = [
   { path: '/', redirect: sections[0].path },
   ...sections.map((s) => ({ path: s.path, name: s.name, component: s.component, meta: { title: s.title } })),
+  ...sections.flatMap((s) => (s.details ?? []).map((d) => ({ path: d.path, name: d.name, component: d.component, props: true, meta: { title: d.title } }))),
   { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('../views/NotFoundView.vue'), meta: { title: 'Not found' } },
 ];
 

@@ -17,6 +17,17 @@ export interface Section {
   /** Pinned to the bottom of the sidebar (System). */
   pinned?: boolean;
   component: () => Promise<Component>;
+  /** Pages under this section (their paths start with `path`); the sidebar keeps the section marked on them. */
+  details?: readonly SectionDetail[];
+}
+
+export interface SectionDetail {
+  name: string;
+  /** With route params, e.g. `/experiments/:id` (passed to the component as props). */
+  path: string;
+  /** The header's title while it is open. */
+  title: string;
+  component: () => Promise<Component>;
 }
 
 export const sections: readonly Section[] = [
@@ -43,6 +54,14 @@ export const sections: readonly Section[] = [
     icon: 'experiments',
     description: 'Every quantization run with its config, metrics and artifacts',
     component: () => import('../views/ExperimentsView.vue'),
+    details: [
+      {
+        name: 'experiment',
+        path: '/experiments/:id',
+        title: 'Experiments',
+        component: () => import('../views/ExperimentDetailView.vue'),
+      },
+    ],
   },
   {
     name: 'compare',
