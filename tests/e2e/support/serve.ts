@@ -23,6 +23,8 @@ const STARTUP_TIMEOUT_MS = 60_000;
 export interface ServeOptions {
   /** A fixed workspace folder (emptied first), e.g. for screenshots that show its path; a fresh temporary one by default. */
   workspaceDir?: string;
+  /** Fills the (empty) workspace before the server starts, e.g. by running the real CLI on it. */
+  prepare?: (workspaceDir: string) => Promise<void>;
 }
 
 export async function startServe(options: ServeOptions = {}): Promise<ServedApp> {
@@ -33,6 +35,14 @@ export async function startServe(options: ServeOptions = {}): Promise<ServedApp>
     await fs.mkdir(workspaceDir, { recursive: true });
   } else {
     workspaceDir = await fs.mkdtemp(path.join(os.tmpdir(), 'quantlab-e2e-'));
+  }
+  if (options.prepare) {
+    try {
+      await options.prepare(workspaceDir);
+    } catch (e) {
+      await fs.rm(workspaceDir, { recursive: true, force: true });
+      throw e;
+    }
   }
   const bin = path.join(ROOT, 'bin', 'quantlab.mjs');
   const child = spawn(process.execPath, [bin, '--workspace', workspaceDir, 'serve', '--port', '0', '--json', '--no-open'], {
