@@ -4,6 +4,7 @@
  */
 import { appVersion } from './app-version';
 import { doctorReport } from './doctor';
+import { UserError } from '../../core/errors';
 import { dispatch, type Handlers } from './dispatch';
 import { EventBus } from './events';
 import type { Envelope } from '../../shared/api/envelope';
@@ -56,7 +57,12 @@ export function createServices(options: ServicesOptions): Services {
     'jobs.list': (req) => openStore().listJobs(req),
     'jobs.get': ({ id }) => openStore().getJob(id),
     'jobs.cancel': ({ id }) => {
-      jobs().cancel(id);
+      const job = openStore().getJob(id);
+      if (job.status !== 'queued' && job.status !== 'running') return job;
+      if (!jobs().cancel(id)) {
+        // Jobs belong to the process that runs them (a terminal's `quantlab eval`, another window).
+        throw new UserError('not-owner', `Job '${id}' runs in another QuantLab process: stop it there (Ctrl+C in its terminal).`);
+      }
       return openStore().getJob(id);
     },
   };
