@@ -10,12 +10,16 @@ import { EventBus } from './events';
 import type { Envelope } from '../../shared/api/envelope';
 import { WorkspaceStore } from '../store';
 import { JobRunner } from '../jobs/runner';
+import { listDeviceRuns } from '../store/device-runs';
+import type { DeviceService } from '../devices/service';
 
 export interface ServicesOptions {
   workspaceDir: string;
   transport: 'electron' | 'web';
   electronVersion?: string | null;
   log?: (line: string) => void;
+  /** The adb servers setting (`HOST:PORT`, each); default: $QUANTLAB_ADB_SERVERS, $ANDROID_ADB_SERVER_PORT, 5037. */
+  adbServers?: string[];
 }
 
 export interface Services {
@@ -26,6 +30,8 @@ export interface Services {
   store(): WorkspaceStore;
   /** The job runner of this process, created on first use. */
   jobs(): JobRunner;
+  /** The device service (adb servers, live device list), loaded on first use. */
+  devices(): Promise<DeviceService>;
   /** Validates and runs one request; never throws. */
   call(channel: unknown, payload: unknown): Promise<Envelope>;
   close(): Promise<void>;
@@ -38,6 +44,13 @@ export function createServices(options: ServicesOptions): Services {
   let runner: JobRunner | undefined;
   const openStore = () => (store ??= WorkspaceStore.open(options.workspaceDir));
   const jobs = () => (runner ??= new JobRunner(openStore(), { emit: (p) => bus.emit('job.progress', p) }));
+  let deviceService: Promise<DeviceService> | undefined;
+  // Loaded lazily: adbkit stays out of verbs that never talk to a phone.
+  const devices = () =>
+    (deviceService ??= import('../devices/index').then(
+      ({ DeviceService, resolveAdbServers }) =>
+        new DeviceService({ servers: resolveAdbServers({ setting: options.adbServers }), emit: (c) => bus.emit('device.changed', c) }),
+    ));
   const handlers: Handlers = {
     'app.info': () => ({
       name: 'QuantLab',
@@ -65,6 +78,13 @@ export function createServices(options: ServicesOptions): Services {
       }
       return openStore().getJob(id);
     },
+    'devices.list': async ({ facts }) => {
+      const d = await devices();
+      d.start();
+      return d.list({ facts });
+    },
+    'devices.get': async ({ serial, server }) => (await devices()).get(serial, server),
+    'deviceRuns.list': (req) => listDeviceRuns(openStore().db, req),
   };
   return {
     handlers,
@@ -72,8 +92,10 @@ export function createServices(options: ServicesOptions): Services {
     workspaceDir: options.workspaceDir,
     store: openStore,
     jobs,
+    devices,
     call: (channel, payload) => dispatch(handlers, channel, payload, log),
     close: async () => {
+      if (deviceService) (await deviceService).stop();
       await runner?.shutdown();
       store?.close();
     },

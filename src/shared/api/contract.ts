@@ -120,6 +120,187 @@ export const JobLogLine = z.object({ seq: z.number().int(), at: z.string(), leve
 export const JobDetail = JobSummary.extend({ log: z.array(JobLogLine) });
 export type JobDetail = z.infer<typeof JobDetail>;
 
+
+// ---- devices (phones over ADB) and device runs ------------------------------------------------
+
+export const NnapiInfo = z.object({ featureLevel: z.number().int(), version: z.string(), notes: z.array(z.string()) });
+
+/** What the benchmark tool reported about NNAPI accelerators and the GPU. */
+export const ToolFacts = z.object({
+  nnapiAccelerators: z.array(z.string()).nullable(),
+  nnapiDelegateCreated: z.boolean(),
+  gpuDelegateCreated: z.boolean(),
+  gpuApi: z.string().nullable(),
+  gpuKernels: z.number().int().nullable(),
+  xnnpackDelegateCreated: z.boolean(),
+  tfliteVersion: z.string().nullable(),
+});
+
+export const DeviceFacts = z.object({
+  model: z.string().nullable(),
+  manufacturer: z.string().nullable(),
+  brand: z.string().nullable(),
+  device: z.string().nullable(),
+  soc: z.string().nullable(),
+  socManufacturer: z.string().nullable(),
+  platform: z.string().nullable(),
+  board: z.string().nullable(),
+  hardware: z.string().nullable(),
+  abi: z.string().nullable(),
+  abis: z.array(z.string()),
+  androidVersion: z.string().nullable(),
+  sdk: z.number().int().nullable(),
+  nnapi: NnapiInfo.nullable(),
+  fingerprint: z.string().nullable(),
+  tool: ToolFacts.nullable(),
+});
+export type DeviceFacts = z.infer<typeof DeviceFacts>;
+
+export const DeviceInfo = z.object({
+  /** The adb server (`host:port`) the device is attached to. */
+  server: z.string(),
+  serial: z.string(),
+  /** What adb printed: device, offline, unauthorized, no permissions, … */
+  state: z.string(),
+  status: z.enum(['device', 'offline', 'unauthorized', 'unknown']),
+  /** What to do when the device is not ready ("Unlock the phone and allow USB debugging …"). */
+  hint: z.string().nullable(),
+  transport: z.enum(['usb', 'tcp', 'emulator']),
+  facts: DeviceFacts.nullable(),
+  factsError: z.string().nullable(),
+});
+export type DeviceInfo = z.infer<typeof DeviceInfo>;
+
+export const AdbServerStatus = z.object({
+  address: z.string(),
+  source: z.enum(['flag', 'setting', 'env', 'default']),
+  ok: z.boolean(),
+  version: z.number().int().nullable(),
+  started: z.boolean(),
+  error: z.string().nullable(),
+});
+
+export const DeviceListing = z.object({ servers: z.array(AdbServerStatus), devices: z.array(DeviceInfo) });
+export type DeviceListing = z.infer<typeof DeviceListing>;
+
+const StatLine = z.object({
+  count: z.number(),
+  firstUs: z.number().nullable(),
+  currUs: z.number().nullable(),
+  minUs: z.number().nullable(),
+  maxUs: z.number().nullable(),
+  avgUs: z.number().nullable(),
+  stdUs: z.number().nullable(),
+  p5Us: z.number().nullable(),
+  medianUs: z.number().nullable(),
+  p95Us: z.number().nullable(),
+});
+
+/** Latency of a device run, in microseconds (benchmark_model's unit). */
+export const BenchLatency = z.object({
+  initUs: z.number().nullable(),
+  firstUs: z.number().nullable(),
+  warmupAvgUs: z.number().nullable(),
+  avgUs: z.number().nullable(),
+  stdUs: z.number().nullable(),
+  minUs: z.number().nullable(),
+  maxUs: z.number().nullable(),
+  count: z.number().nullable(),
+  p5Us: z.number().nullable(),
+  medianUs: z.number().nullable(),
+  p95Us: z.number().nullable(),
+  warmup: StatLine.nullable(),
+});
+
+export const BenchMemory = z.object({ initMb: z.number().nullable(), overallMb: z.number().nullable(), peakMb: z.number().nullable() });
+
+export const BenchDelegation = z.object({
+  /** The delegate QuantLab asked for (cpu, xnnpack, gpu, nnapi, quantlab-cpu) and the NNAPI accelerator. */
+  requested: z.string(),
+  accelerator: z.string().nullable(),
+  /** The delegate name the tool printed (TfLiteGpuDelegateV2 …). */
+  delegate: z.string().nullable(),
+  nodesDelegated: z.number().int().nullable(),
+  nodesTotal: z.number().int().nullable(),
+  /** Where nodesTotal comes from: the tool's line, or QuantLab counting the model's ops. */
+  nodesTotalSource: z.enum(['log', 'model']).nullable(),
+  partitions: z.number().int().nullable(),
+  lines: z.array(z.object({ delegate: z.string(), nodesDelegated: z.number().int(), nodesTotal: z.number().int().nullable(), partitions: z.number().int(), form: z.enum(['old', 'new']) })),
+  staticShapeWarning: z.boolean(),
+  delegateNotApplied: z.boolean(),
+  coverage: z.enum(['complete', 'partial', 'none']).nullable(),
+});
+
+const OpProfileRow = z.object({
+  nodeType: z.string(),
+  name: z.string(),
+  nodeIndex: z.number().int().nullable(),
+  startMs: z.number().nullable(),
+  firstMs: z.number().nullable(),
+  avgMs: z.number().nullable(),
+  percent: z.number().nullable(),
+  cdfPercent: z.number().nullable(),
+  memKb: z.number().nullable(),
+  timesCalled: z.number().nullable(),
+});
+
+export const OpProfile = z.object({
+  runOrder: z.array(OpProfileRow),
+  byNodeType: z.array(
+    z.object({
+      nodeType: z.string(),
+      count: z.number().nullable(),
+      avgMs: z.number().nullable(),
+      percent: z.number().nullable(),
+      cdfPercent: z.number().nullable(),
+      memKb: z.number().nullable(),
+      timesCalled: z.number().nullable(),
+    }),
+  ),
+  nodesExecuted: z.number().int().nullable(),
+  init: z.array(OpProfileRow),
+});
+
+/** The delegate pre-flight's prediction beside the measurement (null, with the reason, until the pre-flight exists). */
+export const PredictionRecord = z.object({ prediction: z.unknown().nullable(), reason: z.string().nullable(), comparison: z.unknown().nullable() });
+
+export const DeviceRun = z.object({
+  id: z.string(),
+  experimentId: z.string().nullable(),
+  /** `host:port` of the adb server, or 'local' for the desktop runtime. */
+  server: z.string(),
+  serial: z.string(),
+  /** Device facts at the time of the run (DeviceFacts for a phone). */
+  device: z.unknown(),
+  delegate: z.string(),
+  threads: z.number().int().nullable(),
+  /** The exact command line (benchmark_model and its flags). */
+  flags: z.array(z.string()),
+  status: ExperimentStatus,
+  latency: BenchLatency,
+  memory: BenchMemory,
+  delegation: BenchDelegation,
+  predicted: PredictionRecord,
+  profile: OpProfile.nullable(),
+  error: z.string().nullable(),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+  rawLogBytes: z.number().int(),
+  /** The raw benchmark log, when asked for. */
+  rawLog: z.string().nullable(),
+});
+export type DeviceRun = z.infer<typeof DeviceRun>;
+
+export const DeviceRunListRequest = z
+  .object({
+    experimentId: z.string().min(1).max(64).optional(),
+    serial: z.string().min(1).max(200).optional(),
+    delegate: z.string().min(1).max(50).optional(),
+    limit: z.number().int().positive().max(1000).default(200),
+    includeLog: z.boolean().default(false),
+  })
+  .strict();
+
 const Id = z.object({ id: z.string().min(1).max(64) }).strict();
 
 export const channels = {
@@ -136,6 +317,9 @@ export const channels = {
   'jobs.list': { request: z.object({ status: JobStatus.optional(), limit: z.number().int().positive().max(500).default(50) }).strict(), response: z.array(JobSummary) },
   'jobs.get': { request: Id, response: JobDetail },
   'jobs.cancel': { request: Id, response: JobSummary },
+  'devices.list': { request: z.object({ facts: z.boolean().default(true) }).strict(), response: DeviceListing },
+  'devices.get': { request: z.object({ serial: z.string().min(1).max(200), server: z.string().min(1).max(300).optional() }).strict(), response: DeviceInfo },
+  'deviceRuns.list': { request: DeviceRunListRequest, response: z.array(DeviceRun) },
 } as const;
 
 export const JobProgress = z.object({
