@@ -90,3 +90,19 @@ describe('job runner', () => {
     store.close();
   });
 });
+
+describe('jobs.cancel through the contract', () => {
+  it('names where to stop a job another process runs, and leaves it alone', async () => {
+    const { createServices } = await import('../../../src/main/services');
+    const dir = tmp();
+    const services = createServices({ workspaceDir: dir, transport: 'web', log: () => {} });
+    const store = services.store();
+    const exp = store.createExperiment({ name: 'elsewhere', kind: 'eval', config: {}, appVersion: 'test' });
+    const job = store.createJob('eval', {}, exp);
+    store.startJob(job);
+    const env = await services.call('jobs.cancel', { id: job });
+    expect(env).toEqual({ ok: false, error: { code: 'user-error', kind: 'not-owner', message: `Job '${job}' runs in another QuantLab process: stop it there (Ctrl+C in its terminal).` } });
+    expect(store.getJob(job).status).toBe('running');
+    await services.close();
+  });
+});
