@@ -7,6 +7,7 @@
  *   node tools/build-wasm.mjs           rebuild and write the generated file
  *   node tools/build-wasm.mjs --check   rebuild in memory; exit 1 if the committed file differs
  *   node tools/build-wasm.mjs --wat F   also write the text format to F (for reading the code)
+ *   node tools/build-wasm.mjs --binary F  also write the .wasm to F (disassembly, experiments)
  *
  * Embedding the bytes in a .ts module keeps loading synchronous and path-free in every place
  * src/core runs (main process, workers, CLI, tests, bundles).
@@ -79,6 +80,8 @@ async function main() {
   const text = render(built);
   const watAt = args.indexOf('--wat');
   if (watAt >= 0 && args[watAt + 1]) fs.writeFileSync(args[watAt + 1], built.wat);
+  const binAt = args.indexOf('--binary');
+  if (binAt >= 0 && args[binAt + 1]) fs.writeFileSync(args[binAt + 1], built.wasm);
   const outPath = path.join(ROOT, OUT);
   if (args.includes('--check')) {
     const current = fs.existsSync(outPath) ? fs.readFileSync(outPath, 'utf8') : '';
