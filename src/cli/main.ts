@@ -11,6 +11,8 @@ import { registerServe } from './commands/serve';
 import { registerEval } from './commands/eval';
 import { registerExperiments } from './commands/experiments';
 import { registerBundle } from './commands/bundle';
+import { registerDevices } from './commands/devices';
+import { registerBench } from './commands/bench';
 import { registerInspect } from './commands/inspect';
 import { registerRun } from './commands/run';
 import { registerConvert } from './commands/convert';
@@ -44,6 +46,8 @@ export function buildProgram(io: CliIo): { program: Command; context: () => CliC
   registerEval(program, context);
   registerExperiments(program, context);
   registerBundle(program, context);
+  registerDevices(program, context);
+  registerBench(program, context);
   registerInspect(program, context);
   registerRun(program, context);
   registerConvert(program, context);
