@@ -11,7 +11,8 @@
  * SUB), k = 20 − exponent(max |scale ratio|); y = Z_y + ((a − Z_a)·m_a + (b − Z_b)·m_b + 2^(k−1)) >> k.
  * MUL: y = Z_y + round_half_even(fl((a − Z_a)(b − Z_b) · fl(fl(S_a·S_b) / S_y))).
  * The delegate takes ADD/SUB when both S_in / S_y lie in [2^-10, 2^8) and MUL when
- * S_a·S_b / S_y lies in [2^-16, 2^8); otherwise TFLite's builtin kernel runs (double rounding).
+ * S_a·S_b / S_y lies in [2^-16, 2^8), and the fused activation leaves a non-empty range in its
+ * rounding; otherwise TFLite's builtin kernel runs (double rounding).
  */
 import { UnsupportedError } from '../errors';
 import type { FusedActivation } from '../ir/types';
@@ -19,7 +20,7 @@ import type { BroadcastPlan } from './broadcast';
 import { planBroadcast } from './broadcast';
 import type { PreparedTensor, RoundingMode } from './kernel';
 import type { Arithmetic, QuantData } from './quantized-util';
-import { arithmeticFor, makeRequantizer, quantizedActivationRange, requantize, tensorQuant } from './quantized-util';
+import { arithmeticFor, makeRequantizer, quantizedActivationRange, requantize, tensorQuant, xnnpackRangeUsable } from './quantized-util';
 import type { Requantizer } from './quantized-util';
 import { roundHalfToEven } from '../quant/fixed-point';
 
@@ -67,6 +68,7 @@ export function prepareQuantizedBinary(
   const qb = tensorQuant(label, b, 'second input');
   const qy = tensorQuant(label, out, 'output');
   const f = Math.fround;
+  const rangeOk = xnnpackRangeUsable(label, act, qy, out.dtype);
   let delegated: boolean;
   let rq: Requantizer;
   let xa = 0;
@@ -75,13 +77,13 @@ export function prepareQuantizedBinary(
   let xScale = 0;
   if (op === 'mul') {
     const m = f(f(qa.scale * qb.scale) / qy.scale);
-    delegated = out.dtype === 'int8' && m >= 2 ** -16 && m < 256;
+    delegated = out.dtype === 'int8' && rangeOk && m >= 2 ** -16 && m < 256;
     xScale = m;
     rq = makeRequantizer(arithmeticFor(rounding, delegated, 'double-rounding'), [m], [m]);
   } else {
     const ra = f(qa.scale / qy.scale);
     const rb = f(qb.scale / qy.scale);
-    delegated = out.dtype === 'int8' && ra >= 2 ** -10 && ra < 256 && rb >= 2 ** -10 && rb < 256;
+    delegated = out.dtype === 'int8' && rangeOk && ra >= 2 ** -10 && ra < 256 && rb >= 2 ** -10 && rb < 256;
     const twiceMax = 2 * Math.max(qa.scale, qb.scale); // a float32 doubled: exact
     rq = makeRequantizer(
       arithmeticFor(rounding, delegated, 'double-rounding'),

@@ -181,6 +181,18 @@ export function quantizedActivationRange(
   return { min: Math.max(qmin, q(lo)), max: hi === Infinity ? qmax : Math.min(qmax, q(hi)) };
 }
 
+/**
+ * The XNNPACK delegate declines an op whose fused activation collapses to an empty quantized
+ * range in its own rounding (min ≥ max, e.g. RELU6 with a scale of 12, RELU with zero point
+ * 127): TFLite's builtin kernel then runs it. Measured on the interpreter, for every op with a
+ * fused activation.
+ */
+export function xnnpackRangeUsable(label: string, act: FusedActivation, out: TensorQuant, dtype: DType): boolean {
+  if (act === 'NONE') return true;
+  const r = quantizedActivationRange(label, act, out, dtype, 'xnnpack');
+  return r.min < r.max;
+}
+
 /** `accepts` for integer kernels: every present input in `inputs` and the output in `outputs` (by slot). */
 export function signatureIs(inputs: readonly (readonly DType[] | null)[], output: readonly DType[]) {
   return (sig: OpSignature): boolean =>
@@ -223,7 +235,9 @@ export function finish(acc: number, e: Epilogue, c: number): number {
 
 /**
  * The epilogue of a convolution-like op (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED,
- * TRANSPOSE_CONV): M[c] = S_in·S_w[c] / S_out.
+ * TRANSPOSE_CONV): M[c] = S_in·S_w[c] / S_out. `delegated`: the XNNPACK delegate's structural
+ * conditions hold (the activation range is checked here); `builtin`: the rounding of TFLite's
+ * builtin kernel for the op in the default build.
  * - TFLite computes M in double, from the float32 product S_in·S_w when `floatProduct` (its
  *   GetQuantizedConvolutionMultipler: per-tensor FULLY_CONNECTED and the uint8 scheme), else
  *   from the double product (PopulateConvolutionQuantizationParams);
@@ -231,7 +245,9 @@ export function finish(acc: number, e: Epilogue, c: number): number {
  */
 export function convEpilogue(
   label: string,
-  arithmetic: Arithmetic,
+  mode: RoundingMode,
+  delegated: boolean,
+  builtin: BuiltinRounding,
   input: PreparedTensor,
   weightScales: Float64Array,
   output: PreparedTensor,
@@ -240,6 +256,7 @@ export function convEpilogue(
 ): Epilogue {
   const inQ = tensorQuant(label, input, 'input');
   const outQ = tensorQuant(label, output, 'output');
+  const arithmetic = arithmeticFor(mode, delegated && xnnpackRangeUsable(label, act, outQ, output.dtype), builtin);
   const f = Math.fround;
   const real = new Float64Array(weightScales.length);
   const xnn = new Float64Array(weightScales.length);
@@ -249,4 +266,24 @@ export function convEpilogue(
   }
   const range = quantizedActivationRange(label, act, outQ, output.dtype, arithmetic);
   return { rq: makeRequantizer(arithmetic, real, xnn), outZp: outQ.zeroPoint, min: range.min, max: range.max };
+}
+
+/**
+ * Ops that only move or select values (pools, RESHAPE, PAD, CONCATENATION, ...) need the same
+ * scale and zero point on both sides; TFLite refuses the op otherwise.
+ */
+export function requireSameQuant(label: string, input: PreparedTensor, output: PreparedTensor): TensorQuant {
+  const qi = tensorQuant(label, input, 'input');
+  const qo = tensorQuant(label, output, 'output');
+  if (qi.scale !== qo.scale || qi.zeroPoint !== qo.zeroPoint) {
+    throw new UnsupportedError(
+      `${label} reads '${input.name}' (scale ${qi.scale}, zero point ${qi.zeroPoint}) and writes '${output.name}' (scale ${qo.scale}, zero point ${qo.zeroPoint}); a quantized ${label.includes('(') ? label.slice(label.lastIndexOf('(') + 1, -1) : 'op'} needs them equal (insert a QUANTIZE to requantize).`,
+    );
+  }
+  return qo;
+}
+
+/** `accepts` for ops whose input 0 and output 0 share one quantized dtype. */
+export function sameQuantizedType(dtypes: readonly DType[] = ['int8', 'uint8', 'int16']) {
+  return (sig: OpSignature): boolean => sig.inputs[0] !== null && dtypes.includes(sig.inputs[0]) && sig.outputs.length === 1 && sig.outputs[0] === sig.inputs[0];
 }

@@ -124,6 +124,20 @@ function scaleOf(r: () => number, ties: boolean, lo: number, hi: number): number
 
 const ARITHMETICS: RefArithmetic[] = ['double-rounding', 'single-rounding', 'xnnpack'];
 
+/**
+ * The delegate declines an op whose fused activation collapses to an empty range in XNNPACK's
+ * rounding (measured: RELU6 with scale 12, RELU_N1_TO_1 with scale 2, RELU with zero point 127).
+ */
+function xnnRangeOk(act: FusedActivation, so: number, zo: number): boolean {
+  const [lo, hi] = activationBoundsRef(act, so, zo, -128, 127, 'xnnpack');
+  return act === 'NONE' || lo < hi;
+}
+
+/** The arithmetic rounding mode `requested` means for an op the delegate takes or not. */
+function effective(requested: RefArithmetic, delegated: boolean, builtin: RefArithmetic): RefArithmetic {
+  return requested === 'xnnpack' && !delegated ? builtin : requested;
+}
+
 // ---- convolutions -----------------------------------------------------------------------
 
 interface ConvCase {
@@ -163,7 +177,8 @@ function outSize(padding: Padding, n: number, k: number, s: number, d: number): 
 }
 
 /** Naive reference: acc per output element, then requantizeRef. depthwise: filter [1,kH,kW,C·M]. */
-function refConv(c: ConvCase, depthwise: boolean, mode: RefArithmetic): Int8Array {
+function refConv(c: ConvCase, depthwise: boolean, requested: RefArithmetic): Int8Array {
+  const mode = effective(requested, xnnRangeOk(c.act, c.so, c.zo), depthwise ? 'double-rounding' : 'single-rounding');
   const [N, H, W, C] = c.xs;
   const kH = c.ws[1];
   const kW = c.ws[2];
@@ -258,8 +273,9 @@ function checkConv(type: 'CONV_2D' | 'DEPTHWISE_CONV_2D', c: ConvCase, builtin: 
   const constant = singleOpModel(convSpec(type, c, false));
   const dynamic = singleOpModel(convSpec(type, c, true));
   // 1. constant weights: XNNPACK
-  if (hitsXnnpackSamePaddingDefect(c)) convDefects.excluded++;
-  else same(type, ours(constant, [c.x], 'xnnpack'), theirs(type, constant, [c.x], 'xnnpack'), 'constant weights vs XNNPACK');
+  const delegated = xnnRangeOk(c.act, c.so, c.zo);
+  if (delegated && hitsXnnpackSamePaddingDefect(c)) convDefects.excluded++;
+  else same(type, ours(constant, [c.x], 'xnnpack'), theirs(type, constant, [c.x], delegated ? 'xnnpack' : type), 'constant weights vs XNNPACK');
   // 2. weights as inputs: the builtin kernel
   const builtinOut = theirs(type, dynamic, [c.x, c.w], type);
   same(type, ours(dynamic, [c.x, c.w], builtin as RoundingMode), builtinOut, `dynamic weights vs builtin (${builtin})`);
@@ -281,6 +297,13 @@ describe('CONV_2D int8', () => {
     });
   }
   roundingsParted('CONV_2D');
+  it('fused RELU6 bounds on a tie (scale 4, odd zero point: XNNPACK Z+1, TFLite Z+2) and a collapsed range (scale 12: XNNPACK declines)', () => {
+    for (const [so, zo] of [[4, 5], [4, -3], [12, 4]]) {
+      const c = randomConvCase(rng(11100 + so + zo), 'CONV_2D', false);
+      Object.assign(c, { act: 'RELU6', so, zo, si: 0.5, sw: c.sw.map(() => 1 / 8) });
+      checkConv('CONV_2D', c, 'single-rounding');
+    }
+  });
 });
 
 describe('DEPTHWISE_CONV_2D int8 (builtin kernel rounds twice)', () => {
@@ -311,7 +334,8 @@ interface FcCase {
   keepNumDims: boolean;
 }
 
-function refFc(c: FcCase, mode: RefArithmetic): Int8Array {
+function refFc(c: FcCase, requested: RefArithmetic): Int8Array {
+  const mode = effective(requested, c.sw.length === 1 && xnnRangeOk(c.act, c.so, c.zo), 'single-rounding');
   const batches = size(c.xs) / c.inD;
   const [lo, hi] = activationBoundsRef(c.act, c.so, c.zo, -128, 127, mode);
   const y = new Int8Array(batches * c.outD);
@@ -375,7 +399,8 @@ describe('FULLY_CONNECTED int8', () => {
       const c = randomFcCase(rng(13000 + seed), ties, perChannel);
       const constant = singleOpModel(fcSpec(c, false));
       const dynamic = singleOpModel(fcSpec(c, true));
-      same('FULLY_CONNECTED', ours(constant, [c.x], 'xnnpack'), theirs('FULLY_CONNECTED', constant, [c.x], perChannel ? 'FULLY_CONNECTED' : 'xnnpack'), 'constant weights');
+      const delegated = !perChannel && xnnRangeOk(c.act, c.so, c.zo);
+      same('FULLY_CONNECTED', ours(constant, [c.x], 'xnnpack'), theirs('FULLY_CONNECTED', constant, [c.x], delegated ? 'xnnpack' : 'FULLY_CONNECTED'), 'constant weights');
       const builtinOut = theirs('FULLY_CONNECTED', dynamic, [c.x, c.w], 'FULLY_CONNECTED');
       same('FULLY_CONNECTED', ours(dynamic, [c.x, c.w], 'single-rounding'), builtinOut, 'dynamic weights vs builtin (single rounding)');
       same('FULLY_CONNECTED', ours(dynamic, [c.x, c.w], 'xnnpack'), builtinOut, "dynamic weights, rounding 'xnnpack'");
@@ -436,10 +461,15 @@ function bcastIndex(i: number, out: number[], s: number[]): number {
   return idx;
 }
 
+function binaryDelegated(c: BinaryCase): boolean {
+  const inRange = (v: number, lo: number) => v >= lo && v < 256;
+  const scalesOk = c.op === 'MUL' ? inRange(toF32(toF32(c.sa * c.sb) / c.so), 2 ** -16) : inRange(toF32(c.sa / c.so), 2 ** -10) && inRange(toF32(c.sb / c.so), 2 ** -10);
+  return scalesOk && xnnRangeOk(c.act, c.so, c.zo);
+}
+
 function refBinary(c: BinaryCase, requested: RefArithmetic): Int8Array {
   // the delegate's ranges (xnnpack_delegate.cc); outside them rounding 'xnnpack' means the builtin kernel
-  const inRange = (v: number, lo: number) => v >= lo && v < 256;
-  const delegated = c.op === 'MUL' ? inRange(toF32(toF32(c.sa * c.sb) / c.so), 2 ** -16) : inRange(toF32(c.sa / c.so), 2 ** -10) && inRange(toF32(c.sb / c.so), 2 ** -10);
+  const delegated = binaryDelegated(c);
   const mode: RefArithmetic = requested === 'xnnpack' && !delegated ? 'double-rounding' : requested;
   const rank = Math.max(c.as.length, c.bs.length);
   const pad = (s: number[]) => [...Array(rank - s.length).fill(1), ...s];
@@ -537,7 +567,8 @@ for (const op of ['ADD', 'SUB', 'MUL'] as const) {
           it(`${JSON.stringify(shapes[0])} ∘ ${JSON.stringify(shapes[1])}, ${path}${ties ? ', power-of-two scales' : ''}`, () => {
             const c = randomBinaryCase(rng(14000 + k * 10 + op.length * 100 + (ties ? 5 : 0) + (path === 'builtin' ? 1 : 0)), op, shapes, ties, path);
             const m = binaryModel(c);
-            const want = theirs(op, m, [c.a, c.b], path === 'xnnpack' ? 'xnnpack' : op);
+            const want = theirs(op, m, [c.a, c.b], binaryDelegated(c) ? 'xnnpack' : op);
+            if (path === 'builtin') expect(binaryDelegated(c)).toBe(false);
             same(op, ours(m, [c.a, c.b], 'xnnpack'), want, `vs the interpreter (${path})`);
             if (path === 'builtin') {
               same(op, ours(m, [c.a, c.b], 'double-rounding'), want, 'builtin vs double rounding');
@@ -563,3 +594,136 @@ for (const op of ['ADD', 'SUB', 'MUL'] as const) {
     }
   });
 }
+
+// ---- pools --------------------------------------------------------------------------------
+
+/**
+ * Scales and zero points whose activation bounds are exact ties. RELU6 with scale 4 and an odd
+ * zero point: TFLite takes Z + round(1.5) = Z + 2, XNNPACK round_even(Z + 1.5) = Z + 1. RELU6
+ * with scale 12 and RELU_N1_TO_1 with scale 2 tie at ±1/2 and collapse XNNPACK's range, so the
+ * delegate declines the op.
+ */
+function tieScale(r: () => number, act: FusedActivation): { scale: number; zp: number } {
+  if (act === 'RELU6') return r() < 0.6 ? { scale: 4, zp: 2 * randInt(r, -30, 30) + 1 } : { scale: 12, zp: randInt(r, -30, 30) };
+  return { scale: act === 'RELU_N1_TO_1' ? 2 : 4, zp: randInt(r, -30, 30) };
+}
+
+function refPool(type: 'AVERAGE_POOL_2D' | 'MAX_POOL_2D', x: Int8Array, xs: number[], o: { padding: Padding; strideH: number; strideW: number; filterHeight: number; filterWidth: number }, lo: number, hi: number): Int8Array {
+  const [N, H, W, C] = xs;
+  const oH = outSize(o.padding, H, o.filterHeight, o.strideH, 1);
+  const oW = outSize(o.padding, W, o.filterWidth, o.strideW, 1);
+  const pt = Math.floor(Math.max((oH - 1) * o.strideH + o.filterHeight - H, 0) / 2);
+  const pl = Math.floor(Math.max((oW - 1) * o.strideW + o.filterWidth - W, 0) / 2);
+  const y = new Int8Array(N * oH * oW * C);
+  let i = 0;
+  for (let n = 0; n < N; n++)
+    for (let oy = 0; oy < oH; oy++)
+      for (let ox = 0; ox < oW; ox++)
+        for (let c = 0; c < C; c++) {
+          let sum = 0;
+          let count = 0;
+          let m = -Infinity;
+          for (let ky = 0; ky < o.filterHeight; ky++)
+            for (let kx = 0; kx < o.filterWidth; kx++) {
+              const iy = oy * o.strideH - pt + ky;
+              const ix = ox * o.strideW - pl + kx;
+              if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+              const v = x[((n * H + iy) * W + ix) * C + c];
+              sum += v;
+              count++;
+              m = Math.max(m, v);
+            }
+          // average: round half away from zero (TFLite's integer division)
+          const avg = Math.sign(sum) * Math.floor((Math.abs(sum) + Math.floor(count / 2)) / count);
+          const v = type === 'MAX_POOL_2D' ? m : avg;
+          y[i++] = Math.min(Math.max(v, lo), hi);
+        }
+  return y;
+}
+
+describe('pools int8', () => {
+  for (const type of ['AVERAGE_POOL_2D', 'MAX_POOL_2D'] as const) {
+    for (let seed = 1; seed <= 10; seed++) {
+      it(`${type} seed ${seed}`, () => {
+        const r = rng(15000 + seed + (type === 'MAX_POOL_2D' ? 50 : 0));
+        const xs = [randInt(r, 1, 2), randInt(r, 4, 12), randInt(r, 4, 12), randInt(r, 1, 8)];
+        const act = pick(r, ACTS);
+        const ties = seed > 5;
+        const { scale, zp } = ties ? tieScale(r, act) : { scale: scaleOf(r, false, 1 / 64, 1 / 8), zp: randInt(r, -60, 60) };
+        const filterHeight = randInt(r, 1, 4);
+        const filterWidth = randInt(r, 1, 4);
+        const options = { padding: pick(r, PADS), strideH: randInt(r, 1, 3), strideW: randInt(r, 1, 3), filterHeight, filterWidth, fusedActivationFunction: act };
+        const m = singleOpModel({ type, options, inputs: [{ dtype: 'int8', shape: xs, quant: perTensor(scale, zp) }], outputs: [{ dtype: 'int8', quant: perTensor(scale, zp) }] });
+        const x = randQ(r, size(xs));
+        // XNNPACK takes MAX_POOL_2D unless a stride exceeds the window; AVERAGE_POOL_2D never (int8)
+        const delegated = type === 'MAX_POOL_2D' && xnnRangeOk(act, scale, zp) && options.strideH <= filterHeight && options.strideW <= filterWidth && !(filterHeight === 1 && filterWidth === 1 && (options.strideH > 1 || options.strideW > 1));
+        same(type, ours(m, [x], 'xnnpack'), theirs(type, m, [x], delegated ? 'xnnpack' : type), delegated ? 'vs XNNPACK' : 'vs builtin');
+        for (const mode of ARITHMETICS) {
+          const style = mode === 'xnnpack' && delegated ? 'xnnpack' : 'double-rounding';
+          const [lo, hi] = activationBoundsRef(act, scale, zp, -128, 127, style);
+          same(`${type} (BigInt reference)`, ours(m, [x], mode as RoundingMode), refPool(type, x, xs, options, lo, hi), mode);
+        }
+      });
+    }
+  }
+});
+
+// ---- data movement and (de)quantization ---------------------------------------------------
+
+describe('RESHAPE, SQUEEZE, QUANTIZE (requantize), DEQUANTIZE int8', () => {
+  it('RESHAPE and SQUEEZE move int8 values unchanged (builtin kernels)', () => {
+    const r = rng(16000);
+    const x = randQ(r, 60);
+    const q = perTensor(0.037, -7);
+    const reshape = singleOpModel({ type: 'RESHAPE', options: { newShape: [5, -1] }, inputs: [{ dtype: 'int8', shape: [1, 3, 4, 5], quant: q }, { dtype: 'int32', shape: [2], data: Int32Array.from([5, -1]) }], outputs: [{ dtype: 'int8', quant: q }] });
+    same('RESHAPE', ours(reshape, [x], 'xnnpack'), theirs('RESHAPE', reshape, [x], 'RESHAPE'), 'vs builtin');
+    const squeeze = singleOpModel({ type: 'SQUEEZE', options: { squeezeDims: [0] }, inputs: [{ dtype: 'int8', shape: [1, 60, 1], quant: q }], outputs: [{ dtype: 'int8', quant: q }] });
+    same('SQUEEZE', ours(squeeze, [x], 'xnnpack'), theirs('SQUEEZE', squeeze, [x], 'SQUEEZE'), 'vs builtin');
+  });
+
+  /** Requantization reference: TFLite M = S_x/S_y fixed point; XNNPACK 8.8 multiplier. */
+  function refRequantize(x: Int8Array, sx: number, zx: number, sy: number, zy: number, mode: RefArithmetic, delegated: boolean): Int8Array {
+    return Int8Array.from(x, (v) => {
+      if (mode === 'xnnpack' && delegated) {
+        const m = rneRef(256 * toF32(sx / sy));
+        return Math.min(Math.max(zy + Math.floor(((v - zx) * m + 128) / 256), -128), 127);
+      }
+      return requantizeRef(v - zx, sx / sy, 0, zy, -128, 127, mode === 'xnnpack' ? 'double-rounding' : mode);
+    });
+  }
+
+  for (let seed = 1; seed <= 12; seed++) {
+    const ties = seed > 6;
+    const builtin = seed % 3 === 0; // ratio outside [2^-8, 2^7]: the delegate declines it
+    it(`QUANTIZE int8 → int8 seed ${seed}${builtin ? ' (builtin)' : ''}${ties ? ' (power-of-two ratio)' : ''}`, () => {
+      const r = rng(16100 + seed);
+      const n = randInt(r, 50, 400);
+      const sx = scaleOf(r, ties, 1 / 256, 1 / 4);
+      const ratio = builtin ? (r() < 0.5 ? 2 ** -9 : 2 ** 8) * (ties ? 1 : 0.6 + 0.3 * r()) : ties ? 2 ** -randInt(r, 0, 6) : 2 ** (-8 + 15 * r());
+      const sy = f32(sx / ratio);
+      const zx = randInt(r, -30, 30);
+      const zy = randInt(r, -30, 30);
+      const x = randQ(r, n);
+      const m = singleOpModel({ type: 'QUANTIZE', options: {}, inputs: [{ dtype: 'int8', shape: [n], quant: perTensor(sx, zx) }], outputs: [{ dtype: 'int8', shape: [n], quant: perTensor(sy, zy) }] });
+      const fr = toF32(sx / sy);
+      const delegated = fr >= 2 ** -8 && fr <= 2 ** 7;
+      expect(delegated).toBe(!builtin);
+      same('QUANTIZE', ours(m, [x], 'xnnpack'), theirs('QUANTIZE', m, [x], delegated ? 'xnnpack' : 'QUANTIZE'), delegated ? 'vs XNNPACK' : 'vs builtin');
+      const outs = ARITHMETICS.map((mode) => {
+        const out = ours(m, [x], mode as RoundingMode);
+        same('QUANTIZE (BigInt reference)', out, refRequantize(x, sx, zx, sy, zy, mode, delegated), mode);
+        return out;
+      });
+      countParted('QUANTIZE', outs);
+    });
+  }
+  roundingsParted('QUANTIZE');
+
+  it('DEQUANTIZE int8 → float32 (XNNPACK) equals fl(S·(q − Z))', () => {
+    const q = Int8Array.from({ length: 256 }, (_, i) => i - 128);
+    const m = singleOpModel({ type: 'DEQUANTIZE', options: {}, inputs: [{ dtype: 'int8', shape: [256], quant: perTensor(0.0173, -7) }], outputs: [{ dtype: 'float32', shape: [256] }] });
+    const want = theirs('DEQUANTIZE', m, [q], 'xnnpack') as Float32Array;
+    same('DEQUANTIZE', ours(m, [q], 'xnnpack') as Float32Array, want, 'vs XNNPACK');
+    same('DEQUANTIZE', Float32Array.from(q, (v) => toF32(f32(0.0173) * (v + 7))), want, 'vs the definition');
+  });
+});

@@ -8,6 +8,8 @@ import { defineKernel } from '../kernel';
 import { allFloat32, f32, requireInput } from '../kernel-util';
 import type { PoolGeometry } from '../pooling';
 import { poolGeometry } from '../pooling';
+import type { QuantData } from '../quantized-util';
+import { quantizedActivationRange, requireSameQuant, sameQuantizedType } from '../quantized-util';
 
 export interface AveragePool2dFloatState {
   g: PoolGeometry;
@@ -56,5 +58,62 @@ export const averagePool2dFloat32 = defineKernel<'AVERAGE_POOL_2D', AveragePool2
       }
     }
     clampRange(y, 0, y.length, range);
+  },
+});
+
+// ---- integer flavour ---------------------------------------------------------------------
+
+/**
+ * AVERAGE_POOL_2D on int8 / uint8 / int16 (input and output share scale and zero point):
+ * the sum of the raw quantized values of the window's taps inside the input, divided by their
+ * count and rounded half away from zero with integer arithmetic,
+ *   acc > 0 ? (acc + n/2) / n : (acc − n/2) / n      (C division, truncating),
+ * then clamped to the fused activation's range. The XNNPACK delegate of the default build
+ * takes float pools only, so every rounding mode gives this.
+ */
+export interface AveragePool2dQuantState {
+  g: PoolGeometry;
+  min: number;
+  max: number;
+}
+
+export const averagePool2dQuantized = defineKernel<'AVERAGE_POOL_2D', AveragePool2dQuantState>({
+  opType: 'AVERAGE_POOL_2D',
+  flavour: 'int8',
+  accepts: sameQuantizedType(),
+  prepare({ op, label, inputs, outputs }) {
+    const input = requireInput(label, inputs, 0, 'data');
+    const g = poolGeometry(label, input, op.options);
+    const q = requireSameQuant(label, input, outputs[0]);
+    const range = quantizedActivationRange(label, op.options.fusedActivationFunction, q, input.dtype, 'double-rounding');
+    return { outputShapes: [[g.batches, g.outH, g.outW, g.channels]], state: { g, min: range.min, max: range.max } };
+  },
+  run({ inputs, outputs }, { g, min, max }) {
+    const x = inputs[0]!.data as QuantData;
+    const y = outputs[0].data as QuantData;
+    const C = g.channels;
+    let yOff = 0;
+    for (let n = 0; n < g.batches; n++) {
+      for (let oy = 0; oy < g.outH; oy++) {
+        const y0 = oy * g.strideH - g.padTop;
+        const yStart = Math.max(0, y0);
+        const yEnd = Math.min(g.inH, y0 + g.filterH);
+        for (let ox = 0; ox < g.outW; ox++) {
+          const x0 = ox * g.strideW - g.padLeft;
+          const xStart = Math.max(0, x0);
+          const xEnd = Math.min(g.inW, x0 + g.filterW);
+          const count = (yEnd - yStart) * (xEnd - xStart);
+          const half = (count / 2) | 0;
+          for (let c = 0; c < C; c++) {
+            let acc = 0;
+            for (let iy = yStart; iy < yEnd; iy++) {
+              for (let ix = xStart; ix < xEnd; ix++) acc += x[((n * g.inH + iy) * g.inW + ix) * C + c];
+            }
+            const v = Math.trunc((acc > 0 ? acc + half : acc - half) / count);
+            y[yOff++] = v < min ? min : v > max ? max : v;
+          }
+        }
+      }
+    }
   },
 });

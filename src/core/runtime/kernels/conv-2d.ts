@@ -19,7 +19,7 @@ import { defineKernel } from '../kernel';
 import { allFloat32, biasAsFloat64, f32, requireInput, requireRank } from '../kernel-util';
 import { convOutputSize, paddingBefore, tapEnd, tapStart } from '../padding';
 import type { Epilogue, QuantData } from '../quantized-util';
-import { arithmeticFor, biasValues, channelScales, convEpilogue, finish, tensorQuant } from '../quantized-util';
+import { biasValues, channelScales, convEpilogue, finish, tensorQuant } from '../quantized-util';
 import { shapeToString } from '../tensor-utils';
 
 export interface ConvGeometry {
@@ -262,7 +262,6 @@ export const conv2dQuantized = defineKernel<'CONV_2D', Conv2dQuantState>({
     // The XNNPACK delegate takes a convolution with a constant filter and a constant bias (a
     // missing bias is the zero constant QuantLab's writer adds).
     const delegated = filter.data !== undefined && (bias === null || bias.data !== undefined) && !uint8;
-    const arithmetic = arithmeticFor(rounding, delegated, 'single-rounding');
     const state: Conv2dQuantState = {
       batches, inH, inW, inC, outH, outW, outC, kH, kW,
       strideH: o.strideH,
@@ -277,7 +276,7 @@ export const conv2dQuantized = defineKernel<'CONV_2D', Conv2dQuantState>({
       bias: biasValues(label, bias, outC),
       dynamicWeights: !filter.data,
       dynamicBias: bias !== null && !bias.data,
-      epilogue: convEpilogue(label, arithmetic, input, w.scales, outputs[0], o.fusedActivationFunction, uint8),
+      epilogue: convEpilogue(label, rounding, delegated, 'single-rounding', input, w.scales, outputs[0], o.fusedActivationFunction, uint8),
     };
     if (filter.data) offsetWeights(filter.data as QuantData, state.weights, w.zeroPoints, kH * kW * inC);
     return { outputShapes: [[batches, outH, outW, outC]], state };

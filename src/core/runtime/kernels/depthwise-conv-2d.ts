@@ -11,7 +11,7 @@ import { defineKernel } from '../kernel';
 import { allFloat32, biasAsFloat64, f32, requireInput, requireRank } from '../kernel-util';
 import { convOutputSize, paddingBefore, tapEnd, tapStart } from '../padding';
 import type { Epilogue, QuantData } from '../quantized-util';
-import { arithmeticFor, biasValues, channelScales, convEpilogue, finish, tensorQuant } from '../quantized-util';
+import { biasValues, channelScales, convEpilogue, finish, tensorQuant } from '../quantized-util';
 import { shapeToString } from '../tensor-utils';
 
 export interface DepthwiseConv2dFloatState {
@@ -254,7 +254,6 @@ export const depthwiseConv2dQuantized = defineKernel<'DEPTHWISE_CONV_2D', Depthw
     const uint8 = input.dtype === 'uint8';
     const w = channelScales(label, filter, outC, 3, 'filter');
     const delegated = filter.data !== undefined && (bias === null || bias.data !== undefined) && !uint8;
-    const arithmetic = arithmeticFor(rounding, delegated, 'double-rounding');
     const state: DepthwiseConv2dQuantState = {
       batches, inH, inW, inC, outH, outW, outC, multiplier, kH, kW,
       strideH: o.strideH,
@@ -269,7 +268,7 @@ export const depthwiseConv2dQuantized = defineKernel<'DEPTHWISE_CONV_2D', Depthw
       bias: biasValues(label, bias, outC),
       dynamicWeights: !filter.data,
       dynamicBias: bias !== null && !bias.data,
-      epilogue: convEpilogue(label, arithmetic, input, w.scales, outputs[0], o.fusedActivationFunction, uint8),
+      epilogue: convEpilogue(label, rounding, delegated, 'double-rounding', input, w.scales, outputs[0], o.fusedActivationFunction, uint8),
     };
     if (filter.data) offsetDepthwiseWeights(filter.data as QuantData, state.weights, w.zeroPoints);
     return { outputShapes: [[batches, outH, outW, outC]], state };

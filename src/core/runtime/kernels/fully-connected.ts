@@ -12,7 +12,7 @@ import { activationRange, clampRange } from '../activation';
 import { defineKernel } from '../kernel';
 import { allFloat32, biasAsFloat64, f32, requireInput, requireRank } from '../kernel-util';
 import type { Epilogue, QuantData } from '../quantized-util';
-import { arithmeticFor, biasValues, channelScales, convEpilogue, finish, tensorQuant } from '../quantized-util';
+import { biasValues, channelScales, convEpilogue, finish, tensorQuant } from '../quantized-util';
 import { numElements, shapeToString } from '../tensor-utils';
 
 export interface FullyConnectedFloatState {
@@ -141,7 +141,6 @@ export const fullyConnectedQuantized = defineKernel<'FULLY_CONNECTED', FullyConn
     const uint8 = input.dtype === 'uint8';
     const w = channelScales(label, weights, outD, 0, 'weights');
     const delegated = weights.data !== undefined && !w.perChannel && (bias === null || bias.data !== undefined) && !uint8;
-    const arithmetic = arithmeticFor(rounding, delegated, 'single-rounding');
     const state: FullyConnectedQuantState = {
       batches,
       inD,
@@ -152,7 +151,7 @@ export const fullyConnectedQuantized = defineKernel<'FULLY_CONNECTED', FullyConn
       bias: biasValues(label, bias, outD),
       dynamicWeights: !weights.data,
       dynamicBias: bias !== null && !bias.data,
-      epilogue: convEpilogue(label, arithmetic, input, w.scales, outputs[0], op.options.fusedActivationFunction, !w.perChannel),
+      epilogue: convEpilogue(label, rounding, delegated, 'single-rounding', input, w.scales, outputs[0], op.options.fusedActivationFunction, !w.perChannel),
     };
     if (weights.data) offsetRows(weights.data as QuantData, state.weights, w.zeroPoints, inD);
     return { outputShapes: [outShape], state };

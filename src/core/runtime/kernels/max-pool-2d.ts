@@ -8,6 +8,8 @@ import { defineKernel } from '../kernel';
 import { allFloat32, f32, requireInput } from '../kernel-util';
 import type { PoolGeometry } from '../pooling';
 import { poolGeometry } from '../pooling';
+import type { QuantData } from '../quantized-util';
+import { arithmeticFor, quantizedActivationRange, requireSameQuant, sameQuantizedType, xnnpackRangeUsable } from '../quantized-util';
 
 export interface MaxPool2dFloatState {
   g: PoolGeometry;
@@ -57,5 +59,63 @@ export const maxPool2dFloat32 = defineKernel<'MAX_POOL_2D', MaxPool2dFloatState>
       }
     }
     clampRange(y, 0, y.length, range);
+  },
+});
+
+// ---- integer flavour ---------------------------------------------------------------------
+
+/**
+ * MAX_POOL_2D on int8 / uint8 / int16: the maximum of the raw quantized values (input and
+ * output share scale and zero point), clamped to the fused activation's quantized range.
+ * The XNNPACK delegate takes it unless a stride exceeds the window (or a 1×1 window strides,
+ * or the activation's range collapses in XNNPACK's rounding);
+ * the range bounds then round like XNNPACK (ties to even) instead of TFLite (away from zero).
+ */
+export interface MaxPool2dQuantState {
+  g: PoolGeometry;
+  min: number;
+  max: number;
+}
+
+export const maxPool2dQuantized = defineKernel<'MAX_POOL_2D', MaxPool2dQuantState>({
+  opType: 'MAX_POOL_2D',
+  flavour: 'int8',
+  accepts: sameQuantizedType(),
+  prepare({ op, label, inputs, outputs, rounding }) {
+    const input = requireInput(label, inputs, 0, 'data');
+    const g = poolGeometry(label, input, op.options);
+    const q = requireSameQuant(label, input, outputs[0]);
+    const o = op.options;
+    const delegated = input.dtype === 'int8' && xnnpackRangeUsable(label, o.fusedActivationFunction, q, input.dtype) && o.strideH <= o.filterHeight && o.strideW <= o.filterWidth && !(o.filterHeight === 1 && o.filterWidth === 1 && (o.strideH > 1 || o.strideW > 1));
+    const range = quantizedActivationRange(label, o.fusedActivationFunction, q, input.dtype, arithmeticFor(rounding, delegated, 'double-rounding'));
+    return { outputShapes: [[g.batches, g.outH, g.outW, g.channels]], state: { g, min: range.min, max: range.max } };
+  },
+  run({ inputs, outputs }, { g, min, max }) {
+    const x = inputs[0]!.data as QuantData;
+    const y = outputs[0].data as QuantData;
+    const C = g.channels;
+    let yOff = 0;
+    for (let n = 0; n < g.batches; n++) {
+      for (let oy = 0; oy < g.outH; oy++) {
+        const y0 = oy * g.strideH - g.padTop;
+        const yStart = Math.max(0, y0);
+        const yEnd = Math.min(g.inH, y0 + g.filterH);
+        for (let ox = 0; ox < g.outW; ox++) {
+          const x0 = ox * g.strideW - g.padLeft;
+          const xStart = Math.max(0, x0);
+          const xEnd = Math.min(g.inW, x0 + g.filterW);
+          for (let c = 0; c < C; c++) {
+            let m = min;
+            for (let iy = yStart; iy < yEnd; iy++) {
+              for (let ix = xStart; ix < xEnd; ix++) {
+                const v = x[((n * g.inH + iy) * g.inW + ix) * C + c];
+                if (v > m) m = v;
+              }
+            }
+            y[yOff++] = m > max ? max : m;
+          }
+        }
+      }
+    }
   },
 });

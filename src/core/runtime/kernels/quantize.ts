@@ -6,12 +6,14 @@
  * XNNPACK (rounding 'xnnpack'; TFLite hands it float → int8/uint8 QUANTIZE ops):
  *   q = clamp(round_half_to_even(x · fl(1 / S)) + Z, qmin, qmax), the product in float32.
  * They differ on ties (x / S = k + ½) and, rarely, where x · fl(1/S) and x / S round apart.
- * (Requantizing an integer input is the integer kernels' job.)
+ * (Requantizing an integer input: quantizeRequantize below.)
  */
 import { ModelFormatError } from '../../errors';
 import type { DType } from '../../ir/types';
 import { defineKernel } from '../kernel';
 import { f32, requireInput } from '../kernel-util';
+import type { QuantData, Requantizer } from '../quantized-util';
+import { arithmeticFor, makeRequantizer, requantize, tensorQuant } from '../quantized-util';
 import { normaliseAxis, stridesOf } from '../tensor-utils';
 
 export interface QuantizeState {
@@ -98,3 +100,61 @@ function roundHalfEven(v: number): number {
   if (d < 0.5) return f;
   return f % 2 === 0 ? f : f + 1;
 }
+
+// ---- integer input: requantization -------------------------------------------------------
+
+/**
+ * QUANTIZE from an integer tensor (int8 / uint8 / int16) to another: a requantization,
+ * per tensor.
+ * - TFLite: y = clamp(Z_y + M·(x − Z_x)), M = S_x / S_y in double, fixed-point (its builtin
+ *   kernel rounds twice in the default build).
+ * - XNNPACK (int8 → int8 with S_x / S_y in [2^-8, 2^7]): m = lrintf(256·fl(S_x / S_y)),
+ *   y = clamp(Z_y + ((x − Z_x)·m + 128) >> 8), i.e. an 8-bit multiplier, rounding half up.
+ */
+export interface RequantizeState {
+  zx: number;
+  zy: number;
+  qmin: number;
+  qmax: number;
+  rq: Requantizer;
+  /** XNNPACK's 8.8 fixed-point multiplier, when it runs the op. */
+  xnnMultiplier: number;
+}
+
+export const quantizeRequantize = defineKernel<'QUANTIZE', RequantizeState>({
+  opType: 'QUANTIZE',
+  flavour: 'int8',
+  accepts: (sig) => ['int8', 'uint8', 'int16'].includes(sig.inputs[0] ?? '') && sig.outputs.length === 1 && RANGES[sig.outputs[0]] !== undefined,
+  prepare({ label, inputs, outputs, rounding }) {
+    const input = requireInput(label, inputs, 0, 'data');
+    const out = outputs[0];
+    const qx = tensorQuant(label, input, 'input');
+    const qy = tensorQuant(label, out, 'output');
+    const ratio = Math.fround(qx.scale / qy.scale);
+    const delegated = input.dtype === 'int8' && out.dtype === 'int8' && ratio >= 2 ** -8 && ratio <= 2 ** 7;
+    const arithmetic = arithmeticFor(rounding, delegated, 'double-rounding');
+    const [qmin, qmax] = RANGES[out.dtype]!;
+    return {
+      outputShapes: [[...input.shape]],
+      state: {
+        zx: qx.zeroPoint,
+        zy: qy.zeroPoint,
+        qmin,
+        qmax,
+        rq: makeRequantizer(arithmetic, [qx.scale / qy.scale], [ratio]),
+        xnnMultiplier: roundHalfEven(256 * ratio),
+      },
+    };
+  },
+  run({ inputs, outputs }, s) {
+    const x = inputs[0]!.data as QuantData;
+    const y = outputs[0].data as QuantData;
+    const { zx, zy, qmin, qmax, rq, xnnMultiplier } = s;
+    const xnn = rq.arithmetic === 'xnnpack';
+    for (let i = 0; i < x.length; i++) {
+      const d = x[i] - zx;
+      const v = zy + (xnn ? Math.floor((d * xnnMultiplier + 128) / 256) : requantize(d, rq, 0));
+      y[i] = v < qmin ? qmin : v > qmax ? qmax : v;
+    }
+  },
+});

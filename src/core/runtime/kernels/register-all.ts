@@ -5,7 +5,7 @@
  */
 import type { AnyKernelConfig } from '../kernel';
 import { addFloat32, addQuantized } from './add';
-import { averagePool2dFloat32 } from './average-pool-2d';
+import { averagePool2dFloat32, averagePool2dQuantized } from './average-pool-2d';
 import { concatenationFloat32 } from './concatenation';
 import { conv2dFloat32, conv2dQuantized } from './conv-2d';
 import { convolution2dTransposeBiasFloat32 } from './convolution-2d-transpose-bias';
@@ -16,12 +16,12 @@ import { fullyConnectedFloat32, fullyConnectedQuantized } from './fully-connecte
 import { hardSwishFloat32 } from './hard-swish';
 import { leakyReluFloat32 } from './leaky-relu';
 import { logisticFloat32 } from './logistic';
-import { maxPool2dFloat32 } from './max-pool-2d';
+import { maxPool2dFloat32, maxPool2dQuantized } from './max-pool-2d';
 import { meanFloat32 } from './mean';
 import { mulFloat32, mulQuantized } from './mul';
 import { padFloat32 } from './pad';
 import { preluFloat32 } from './prelu';
-import { quantizeFloat32 } from './quantize';
+import { quantizeFloat32, quantizeRequantize } from './quantize';
 import { reluFloat32 } from './relu';
 import { relu6Float32 } from './relu6';
 import { reshapeKernel } from './reshape';
@@ -71,4 +71,7 @@ export const ALL_KERNELS: readonly AnyKernelConfig[] = [
   addQuantized,
   subQuantized,
   mulQuantized,
+  averagePool2dQuantized,
+  maxPool2dQuantized,
+  quantizeRequantize,
 ];
