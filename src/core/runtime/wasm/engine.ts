@@ -24,7 +24,7 @@ import {
   packDepthwiseWeights, packGemmWeights, paramAreaBytes, requantMode, roundUp, writeParams,
 } from './layout';
 import type { ReferenceConvGeometry, ReferenceWeights } from './reference';
-import { referenceConv2d, referenceDepthwiseConv2d, referenceGemm, referenceIm2col, referenceMaxPool } from './reference';
+import { referenceConv2d, referenceDepthwiseConv2d, referenceDequantize, referenceGemm, referenceIm2col, referenceMaxPool, referenceQuantize } from './reference';
 import type { Conv2dSpec, DepthwiseConv2dSpec, GemmSpec, WindowGeometry } from './spec';
 import { checkBias, checkInputZeroPoint, checkPositive, checkWeights, checkWindow, expandRequantization } from './spec';
 
@@ -98,6 +98,10 @@ export interface Int8Engine {
   depthwiseConv2d(plan: DepthwiseConv2dPlan, input: Int8Array, output: Int8Array, batches?: number): void;
   /** int8 max pooling (input and output share quantization), clamped to [outputMin, outputMax]. */
   maxPool(g: WindowGeometry, outputMin: number, outputMax: number, input: Int8Array, output: Int8Array, batches?: number): void;
+  /** QUANTIZE per tensor: float32 → int8 codes as the interpreter's kernel in that rounding mode. */
+  quantize(input: Float32Array, output: Int8Array, scale: number, zeroPoint: number, rounding: RoundingMode): void;
+  /** DEQUANTIZE per tensor: (q − zeroPoint) · scale in float32. */
+  dequantize(input: Int8Array, output: Float32Array, scale: number, zeroPoint: number): void;
   /** im2col rows of one image (padded taps hold `zeroPoint`), rowStride ≥ kH·kW·C bytes. */
   im2col(g: WindowGeometry, zeroPoint: number, input: Int8Array, output: Int8Array, rowStride: number, dilationH?: number, dilationW?: number): void;
 }
@@ -130,6 +134,13 @@ interface EngineExports {
   dwconv_s8(inp: number, inH: number, inW: number, ch: number, kH: number, kW: number, sH: number, sW: number, padT: number, padL: number, outH: number, outW: number, w: number, params: number, mode: number, zIn: number, out: number): void;
   im2col_s8(inp: number, inH: number, inW: number, ch: number, kH: number, kW: number, sH: number, sW: number, dH: number, dW: number, padT: number, padL: number, outH: number, outW: number, zIn: number, out: number, ldo: number): void;
   maxpool_s8(inp: number, inH: number, inW: number, ch: number, kH: number, kW: number, sH: number, sW: number, padT: number, padL: number, outH: number, outW: number, qmin: number, qmax: number, out: number, scratch: number): void;
+  quantize_f32_s8(inp: number, n: number, factor: number, zp: number, qmin: number, qmax: number, xnn: number, out: number): void;
+  dequantize_s8_f32(inp: number, n: number, scale: number, zp: number, out: number): void;
+}
+
+function checkScale(label: string, scale: number, zeroPoint: number): void {
+  if (!Number.isFinite(scale) || !(scale > 0)) throw new UnsupportedError(`${label}: the scale ${scale} is not a positive finite number.`);
+  checkInputZeroPoint(label, zeroPoint);
 }
 
 let compiled: WasmModule | null = null;
@@ -331,7 +342,7 @@ class WasmInt8Engine extends HeapEngine implements Int8Engine {
   }
 
   /** Byte offset of a view that must lie in the heap. */
-  private ptr(label: string, what: string, view: Int8Array): number {
+  private ptr(label: string, what: string, view: Int8Array | Float32Array): number {
     if (view.buffer !== this.memory.buffer) {
       const detached = view.buffer.byteLength === 0;
       throw new RangeError(
@@ -463,6 +474,27 @@ class WasmInt8Engine extends HeapEngine implements Int8Engine {
     }
   }
 
+  quantize(input: Float32Array, output: Int8Array, scale: number, zeroPoint: number, rounding: RoundingMode): void {
+    const label = 'quantize';
+    checkScale(label, scale, zeroPoint);
+    const inPtr = this.ptr(label, 'input', input);
+    const outPtr = this.ptr(label, 'output', output);
+    const n = input.length;
+    need(label, 'output', output, n);
+    const s = Math.fround(scale);
+    const xnn = rounding === 'xnnpack';
+    this.x.quantize_f32_s8(inPtr, n, xnn ? Math.fround(1 / s) : s, zeroPoint, -128, 127, xnn ? 1 : 0, outPtr);
+  }
+
+  dequantize(input: Int8Array, output: Float32Array, scale: number, zeroPoint: number): void {
+    const label = 'dequantize';
+    checkScale(label, scale, zeroPoint);
+    const inPtr = this.ptr(label, 'input', input);
+    const outPtr = this.ptr(label, 'output', output);
+    if (output.length < input.length) throw new RangeError(`${label}: the output view holds ${output.length} values; ${input.length} are needed.`);
+    this.x.dequantize_s8_f32(inPtr, input.length, Math.fround(scale), zeroPoint, outPtr);
+  }
+
   im2col(g: WindowGeometry, zeroPoint: number, input: Int8Array, output: Int8Array, rowStride: number, dilationH = 1, dilationW = 1): void {
     const label = 'im2col';
     checkWindow(label, g, dilationH, dilationW);
@@ -589,6 +621,18 @@ class TypeScriptInt8Engine extends HeapEngine implements Int8Engine {
     need('maxPool', 'input', input, batches * inLen);
     need('maxPool', 'output', output, batches * outLen);
     for (let b = 0; b < batches; b++) referenceMaxPool(g, outputMin, outputMax, input.subarray(b * inLen), output.subarray(b * outLen));
+  }
+
+  quantize(input: Float32Array, output: Int8Array, scale: number, zeroPoint: number, rounding: RoundingMode): void {
+    checkScale('quantize', scale, zeroPoint);
+    need('quantize', 'output', output, input.length);
+    referenceQuantize(input, output, input.length, scale, zeroPoint, rounding);
+  }
+
+  dequantize(input: Int8Array, output: Float32Array, scale: number, zeroPoint: number): void {
+    checkScale('dequantize', scale, zeroPoint);
+    if (output.length < input.length) throw new RangeError(`dequantize: the output view holds ${output.length} values; ${input.length} are needed.`);
+    referenceDequantize(input, output, input.length, scale, zeroPoint);
   }
 
   im2col(g: WindowGeometry, zeroPoint: number, input: Int8Array, output: Int8Array, rowStride: number, dilationH = 1, dilationW = 1): void {

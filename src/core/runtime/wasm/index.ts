@@ -4,5 +4,5 @@ export type { Conv2dPlan, DepthwiseConv2dPlan, GemmPlan, Int8Backend, Int8Engine
 export type { ChannelRequantization, Conv2dSpec, DepthwiseConv2dSpec, GemmSpec, Requantization, WindowGeometry } from './spec';
 export {
   multiplyDoubleRounding, multiplySingleRounding, referenceConv2d, referenceDepthwiseConv2d, referenceGemm, referenceIm2col,
-  referenceMaxPool, requantize, roundHalfToEven, roundingDivideByPOT, saturatingRoundingDoublingHighMul,
+  referenceDequantize, referenceMaxPool, referenceQuantize, requantize, roundHalfAwayFromZero, roundHalfToEven, roundingDivideByPOT, saturatingRoundingDoublingHighMul,
 } from './reference';

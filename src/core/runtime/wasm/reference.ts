@@ -8,6 +8,7 @@
  * halves (every partial product stays below 2^53); BigInt only where a positive shift can make
  * the single-rounding result overflow int32 (TFLite then truncates to 32 bits).
  */
+import type { RoundingMode } from '../kernel';
 import type { ChannelParams, WindowGeometry } from './spec';
 
 const INT32_MIN = -2147483648;
@@ -199,4 +200,37 @@ export function referenceMaxPool(g: WindowGeometry, outputMin: number, outputMax
       }
     }
   }
+}
+
+/** Nearest integer, ties away from zero (TfLiteRound / std::round). */
+export function roundHalfAwayFromZero(v: number): number {
+  const t = Math.trunc(v);
+  return Math.abs(v - t) === 0.5 ? t + Math.sign(v) : roundHalfToEven(v);
+}
+
+/**
+ * QUANTIZE float32 → int8, per tensor, as the interpreter's kernel defines it: TFLite kernels
+ * round half away from zero of x / S (float32 division); XNNPACK rounds half to even of
+ * x · fl(1/S). NaN gives the zero point.
+ */
+export function referenceQuantize(input: Float32Array, output: Int8Array, n: number, scale: number, zeroPoint: number, rounding: RoundingMode, qmin = -128, qmax = 127): void {
+  const s = Math.fround(scale);
+  const inv = Math.fround(1 / s);
+  const xnn = rounding === 'xnnpack';
+  for (let i = 0; i < n; i++) {
+    const v = xnn ? Math.fround(input[i] * inv) : Math.fround(input[i] / s);
+    if (Number.isNaN(v)) {
+      output[i] = zeroPoint;
+      continue;
+    }
+    const r = xnn ? roundHalfToEven(v) : roundHalfAwayFromZero(v);
+    const q = r + zeroPoint;
+    output[i] = q < qmin ? qmin : q > qmax ? qmax : q;
+  }
+}
+
+/** DEQUANTIZE int8 → float32: (q − Z) · S in float32. */
+export function referenceDequantize(input: Int8Array, output: Float32Array, n: number, scale: number, zeroPoint: number): void {
+  const s = Math.fround(scale);
+  for (let i = 0; i < n; i++) output[i] = Math.fround((input[i] - zeroPoint) * s);
 }
