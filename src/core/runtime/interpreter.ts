@@ -18,6 +18,7 @@ import { ModelFormatError, UnsupportedError, UserError } from '../errors';
 import type { DType, Graph, Op, Tensor, TensorData } from '../ir/types';
 import type { AnyKernelConfig, BoundTensor, KernelOpType, OpSignature, PreparedTensor, PrepareContext, RoundingMode, RunContext } from './kernel';
 import { ALL_KERNELS } from './kernels/register-all';
+import { assertQuantizationValid, isQuantizedGraph } from './lint-quant';
 import type { MemoryPlan, PlanStep } from './memory-plan';
 import { planMemory } from './memory-plan';
 import { allocTyped, dataMatchesDtype, describeData, dtypeSizeBytes, numElements, shapeToString, typedView } from './tensor-utils';
@@ -41,6 +42,11 @@ export interface InterpreterOptions {
   rounding?: RoundingMode;
   /** Kernel list to use instead of the built-in register-all list (tests, experiments). */
   kernels?: readonly AnyKernelConfig[];
+  /**
+   * Check a quantized graph against TFLite's quantization scheme before planning (lint-quant.ts;
+   * default true). Off only to study what a broken model does.
+   */
+  lintQuantization?: boolean;
 }
 
 export interface OpTiming {
@@ -228,6 +234,7 @@ export class Interpreter {
     this.rounding = options.rounding ?? 'double-rounding';
     checkIndices(graph);
     const kernels = selectKernels(graph, options.kernels ?? ALL_KERNELS);
+    if ((options.lintQuantization ?? true) && isQuantizedGraph(graph)) assertQuantizationValid(graph);
     const order = topologicalOrder(graph);
 
     const tensors = graph.tensors;
