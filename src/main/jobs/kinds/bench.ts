@@ -139,7 +139,7 @@ function metricsOf(runs: BenchRunSummary[], where: string): Metric[] {
     if (r.status !== 'completed' || r.avgUs === null) continue;
     const context = `${where}/${r.delegate}${r.accelerator ? `:${r.accelerator}` : ''}/t${r.threads}`;
     metrics.push({ name: 'latency', context, value: r.avgUs / 1000, unit: 'ms' });
-    if (r.nodesDelegated !== null && r.nodesTotal) metrics.push({ name: 'delegated-nodes', context, value: (100 * r.nodesDelegated) / r.nodesTotal, unit: '%' });
+    if (r.delegate !== 'cpu' && r.delegate !== 'quantlab-cpu' && r.nodesDelegated !== null && r.nodesTotal) metrics.push({ name: 'delegated-nodes', context, value: (100 * r.nodesDelegated) / r.nodesTotal, unit: '%' });
   }
   return metrics;
 }
@@ -380,6 +380,8 @@ async function desktopBench(ctx: JobContext<BenchParams>, graph: Graph | null, r
     node: process.versions.node,
     runtime: 'QuantLab interpreter (float, one thread)',
     arenaBytes: interpreter.arenaBytes,
+    /** Ops run once at prepare time (constant inputs), absent from the per-op profile. */
+    foldedOps: interpreter.foldedOps.length,
   };
   const record: NewDeviceRun = {
     experimentId,
