@@ -113,9 +113,9 @@ export function registerConvert(program: Command, context: () => CliContext): vo
     .argument('<model>', 'model file (.tflite, Keras .h5/.keras, TF.js model.json)')
     .requiredOption('--out <file>', 'the .tflite file to write')
     .option('--batch <n>', 'fix the batch size (dimension 0) of every input', positiveInt)
-    .option('--input-shape <name=dims>', INPUT_SHAPE_HELP, collectInputShape, [])
+    .option('--input-shape <name=dims>', INPUT_SHAPE_HELP, collectInputShape)
     .option('--legalize', 'rewrite custom ops that have builtin equivalents (MediaPipe Convolution2DTransposeBias → TRANSPOSE_CONV)')
-    .action(async (file: string, opts: { out: string; batch?: number; inputShape: InputShapeSpec[]; legalize?: boolean }) => {
+    .action(async (file: string, opts: { out: string; batch?: number; inputShape?: InputShapeSpec[]; legalize?: boolean }) => {
       const ctx = context();
       const outPath = checkOutputPath(opts.out, 'output file');
       if (sameFile(outPath, file)) throw new UserError('bad-output', `--out '${opts.out}' is the model being converted; write to another file.`);

@@ -438,10 +438,10 @@ export function registerInspect(program: Command, context: () => CliContext): vo
     .command('inspect')
     .description('describe a model: format, inputs/outputs, ops, parameters, per-layer MACs and memory traffic, peak activation memory, quantization')
     .argument('<model>', 'model file (.tflite, Keras .h5/.keras, TF.js model.json)')
-    .option('--input-shape <name=dims>', INPUT_SHAPE_HELP, collectInputShape, [])
-    .action(async (file: string, opts: { inputShape: InputShapeSpec[] }) => {
+    .option('--input-shape <name=dims>', INPUT_SHAPE_HELP, collectInputShape)
+    .action(async (file: string, opts: { inputShape?: InputShapeSpec[] }) => {
       const ctx = context();
-      const report = inspectModel(await loadModelFile(file), opts.inputShape);
+      const report = inspectModel(await loadModelFile(file), opts.inputShape ?? []);
       if (ctx.json) ctx.printJson(report);
       else printInspect(ctx, report);
     });

@@ -71,7 +71,7 @@ export function registerRun(program: Command, context: () => CliContext): void {
     .argument('<model>', 'model file (.tflite, Keras .h5/.keras, TF.js model.json)')
     .requiredOption('--input <files>', 'one .npy per model input, comma-separated, in the model\'s input order', fileList)
     .requiredOption('--output <files>', 'one .npy per model output, comma-separated, in the model\'s output order', fileList)
-    .option('--input-shape <name=dims>', INPUT_SHAPE_HELP, collectInputShape, [])
+    .option('--input-shape <name=dims>', INPUT_SHAPE_HELP, collectInputShape)
     .action(async (file: string, opts: { input: string[]; output: string[]; inputShape: InputShapeSpec[] }) => {
       const ctx = context();
       const t0 = performance.now();
@@ -101,7 +101,7 @@ export function registerRun(program: Command, context: () => CliContext): void {
         if (input >= 0) throw new UserError('bad-output', `Output file '${opts.output[k]}' is also input file '${opts.input[input]}'; choose another name.`);
       });
 
-      const declared = resolveInputShapes(graph, opts.inputShape, file);
+      const declared = resolveInputShapes(graph, opts.inputShape ?? [], file);
       const notes: string[] = [];
       const arrays = graph.inputs.map((t, k) => {
         const tensor = graph.tensors[t];
