@@ -121,6 +121,33 @@ describe('devices over real adb servers', () => {
     expect((await ready.stats()).opens).toContain('exec:getprop ro.product.model');
   });
 
+  it('speaks sync: STAT, STA2, LIST, SEND and RECV through the real server', async () => {
+    const device = a.client.device(ready.serial);
+    const data = Buffer.from('x'.repeat(100_000) + 'end');
+    await a.client.push(ready.serial, data, '/data/local/tmp/sync/blob', 0o640, 10_000);
+    const st = await device.stat('/data/local/tmp/sync/blob');
+    expect([st.size, st.mode & 0o777, st.isFile()]).toEqual([data.length, 0o640, true]);
+    const sync = await device.syncService();
+    try {
+      const st2 = await sync.sta2('/data/local/tmp/sync/blob');
+      expect([Number(st2.size), st2.mode & 0o777]).toEqual([data.length, 0o640]);
+      expect((await sync.readdir('/data/local/tmp/sync')).map((e: { name: string }) => e.name)).toEqual(['blob']);
+    } finally {
+      sync.end();
+    }
+    const pulled = await new Promise<Buffer>((resolve, reject) => {
+      void device.pull('/data/local/tmp/sync/blob').then((t: NodeJS.EventEmitter) => {
+        const chunks: Buffer[] = [];
+        t.on('data', (c: Buffer) => chunks.push(c));
+        t.on('end', () => resolve(Buffer.concat(chunks)));
+        t.on('error', reject);
+      }, reject);
+    });
+    expect(pulled.equals(data)).toBe(true);
+    // The shell user may not write outside /data/local/tmp and /sdcard: the device answers FAIL.
+    await expect(a.client.push(ready.serial, data, '/system/blob', 0o644, 10_000)).rejects.toMatchObject({ code: 'device-push-failed', message: expect.stringMatching(/Permission denied/) });
+  });
+
   it('shows an unplugged phone offline with what to do, and a server that is down', async () => {
     const from = events.length;
     await ready.command('unplug');
