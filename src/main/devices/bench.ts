@@ -119,7 +119,11 @@ export function toolProblem(result: ShellResult, path: string): string | null {
     return `There is no benchmark_model at '${path}'.`;
   }
   if (result.exitCode === 126 || (!ran && /not executable|Permission denied|Exec format error|cannot execute/i.test(out))) {
-    return `The benchmark tool at '${path}' cannot run on this phone (${lineWith(/not executable|Permission denied|Exec format|cannot execute/i)}): it is not an executable built for the phone's ABI.`;
+    const line = lineWith(/not executable|Permission denied|Exec format|cannot execute/i);
+    const why = /Permission denied/i.test(line)
+      ? `it is not marked executable (\`adb shell chmod 755 ${path}\` fixes that, or let QuantLab push it)`
+      : "it is not an executable built for the phone's ABI";
+    return `The benchmark tool at '${path}' cannot run on this phone (${line}): ${why}.`;
   }
   return null;
 }

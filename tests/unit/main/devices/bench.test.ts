@@ -27,7 +27,7 @@ describe('benchmark runs', () => {
   it('says why a tool cannot run', () => {
     expect(toolProblem({ output: '/system/bin/sh: /x/bm: inaccessible or not found\n', exitCode: 127 }, '/x/bm')).toMatch(/There is no benchmark_model at '\/x\/bm'/);
     expect(toolProblem({ output: '/system/bin/sh: /x/bm: not executable: 64-bit ELF file\n', exitCode: 126 }, '/x/bm')).toMatch(/cannot run on this phone \(.*64-bit ELF file\)/);
-    expect(toolProblem({ output: '/system/bin/sh: /x/bm: can\'t execute: Permission denied\n', exitCode: 126 }, '/x/bm')).toMatch(/cannot run/);
+    expect(toolProblem({ output: '/system/bin/sh: /x/bm: can\'t execute: Permission denied\n', exitCode: 126 }, '/x/bm')).toMatch(/cannot run .*not marked executable \(`adb shell chmod 755 \/x\/bm`/);
     expect(toolProblem({ output: 'CANNOT LINK EXECUTABLE "/x/bm": library "libc++_shared.so" not found\n', exitCode: 1 }, '/x/bm')).toMatch(/needs libraries/);
     expect(toolProblem({ output: 'STARTING!\nPlease specify the name of your TF Lite input file with --graph\nBenchmarking failed.\n', exitCode: 1 }, '/x/bm')).toBeNull();
   });
