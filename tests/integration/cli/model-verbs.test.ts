@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/main';
 import { readNpy, writeNpy } from '../../../src/core/data/npy';
 import { openModelFile } from '../../../src/core/formats/index';
@@ -72,6 +72,7 @@ let oracle: TfliteOracle;
 beforeAll(async () => {
   oracle = await loadOracle();
 });
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 interface InspectJson {
   format: string;
