@@ -262,6 +262,7 @@ z = np.load(f'{d}/z.npz')
 out['npz'] = sorted(z.files)
 print(json.dumps(out))`;
     const r = spawnSync('python3', ['-c', script, dir], { encoding: 'utf8' });
+    fs.rmSync(dir, { recursive: true, force: true });
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({
       f4: ['float32', [2, 3], ['0.5', '-1.0', '2.0', '3.0', '4.0', String(Math.fround(1e-30))]],
