@@ -727,3 +727,171 @@ describe('RESHAPE, SQUEEZE, QUANTIZE (requantize), DEQUANTIZE int8', () => {
     same('DEQUANTIZE', Float32Array.from(q, (v) => toF32(f32(0.0173) * (v + 7))), want, 'vs the definition');
   });
 });
+
+// ---- data movement: CONCATENATION, PAD, DEPTH_TO_SPACE, SPACE_TO_DEPTH, RESIZE_NEAREST_NEIGHBOR
+
+describe('int8 data movement (values copied, zero point as padding)', () => {
+  const q = perTensor(0.043, -9);
+  const t = (shape: number[]): TensorSpec => ({ dtype: 'int8', shape, quant: q });
+  const out = [{ dtype: 'int8' as const, quant: q }];
+
+  for (const [axis, count] of [[0, 2], [1, 3], [3, 4], [-1, 2], [2, 5]] as const) {
+    it(`CONCATENATION of ${count} along axis ${axis}${count > 4 ? ' (more than 4 inputs: builtin)' : ''}`, () => {
+      const r = rng(17000 + count * 10 + axis);
+      const base = [2, 3, 4, 5];
+      const ax = axis < 0 ? axis + 4 : axis;
+      const shapes = Array.from({ length: count }, (_, k) => base.map((d, i) => (i === ax ? d + k : d)));
+      const m = singleOpModel({ type: 'CONCATENATION', options: { axis, fusedActivationFunction: 'NONE' }, inputs: shapes.map(t), outputs: out });
+      const xs = shapes.map((s) => randQ(r, size(s)));
+      const want = theirs('CONCATENATION', m, xs, count <= 4 ? 'xnnpack' : 'CONCATENATION');
+      for (const mode of ARITHMETICS) same('CONCATENATION', ours(m, xs, mode as RoundingMode), want, mode);
+    });
+  }
+
+  it('CONCATENATION refuses inputs with other quantization parameters, as TFLite does', () => {
+    const m = singleOpModel({ type: 'CONCATENATION', options: { axis: 0, fusedActivationFunction: 'NONE' }, inputs: [t([2, 3]), { dtype: 'int8', shape: [2, 3], quant: perTensor(0.05, -9) }], outputs: out });
+    expect(() => Interpreter.prepare(m.subgraphs[0])).toThrowError(/scale 0\.05.*needs them equal/);
+    expect(() => oracle.run(writeTflite(m), [new Int8Array(6), new Int8Array(6)])).toThrowError(/concatenation/);
+  });
+
+  it('PAD fills with the zero point', () => {
+    const r = rng(17100);
+    for (const pads of [[0, 0, 1, 1, 2, 2, 0, 0], [0, 0, 0, 1, 0, 1, 0, 0], [1, 0, 0, 2, 3, 0, 0, 4]]) {
+      const xs = [1, 5, 6, 3];
+      const m = singleOpModel({ type: 'PAD', options: {}, inputs: [t(xs), { dtype: 'int32', shape: [4, 2], data: Int32Array.from(pads) }], outputs: out });
+      const x = randQ(r, size(xs));
+      const want = theirs('PAD', m, [x], 'xnnpack');
+      for (const mode of ARITHMETICS) same('PAD', ours(m, [x], mode as RoundingMode), want, mode);
+    }
+  });
+
+  it('DEPTH_TO_SPACE (XNNPACK) and SPACE_TO_DEPTH (builtin)', () => {
+    const r = rng(17200);
+    for (const block of [2, 3]) {
+      const xs = [1, 4, 5, block * block * 3];
+      const d2s = singleOpModel({ type: 'DEPTH_TO_SPACE', options: { blockSize: block }, inputs: [t(xs)], outputs: out });
+      const x = randQ(r, size(xs));
+      same('DEPTH_TO_SPACE', ours(d2s, [x], 'xnnpack'), theirs('DEPTH_TO_SPACE', d2s, [x], 'xnnpack'), 'vs XNNPACK');
+      const ys = [2, block * 2, block * 3, 4];
+      const s2d = singleOpModel({ type: 'SPACE_TO_DEPTH', options: { blockSize: block }, inputs: [t(ys)], outputs: out });
+      const y = randQ(r, size(ys));
+      same('SPACE_TO_DEPTH', ours(s2d, [y], 'xnnpack'), theirs('SPACE_TO_DEPTH', s2d, [y], 'SPACE_TO_DEPTH'), 'vs builtin');
+    }
+  });
+
+  for (const [alignCorners, halfPixelCenters] of [[false, false], [true, false], [false, true]]) {
+    it(`RESIZE_NEAREST_NEIGHBOR alignCorners=${alignCorners} halfPixelCenters=${halfPixelCenters} (builtin)`, () => {
+      const r = rng(17300);
+      for (const [ih, iw, oh, ow] of [[4, 5, 8, 10], [5, 7, 3, 4], [3, 3, 7, 5], [6, 4, 6, 9]]) {
+        const xs = [1, ih, iw, 3];
+        const m = singleOpModel({ type: 'RESIZE_NEAREST_NEIGHBOR', options: { alignCorners, halfPixelCenters }, inputs: [t(xs), { dtype: 'int32', shape: [2], data: Int32Array.from([oh, ow]) }], outputs: out });
+        const x = randQ(r, size(xs));
+        same('RESIZE_NEAREST_NEIGHBOR', ours(m, [x], 'xnnpack'), theirs('RESIZE_NEAREST_NEIGHBOR', m, [x], 'RESIZE_NEAREST_NEIGHBOR'), 'vs builtin');
+      }
+    });
+  }
+});
+
+// ---- RELU, RELU6, LEAKY_RELU, PRELU -------------------------------------------------------
+
+describe('RELU, RELU6, LEAKY_RELU, PRELU int8', () => {
+  /** y = Z_y + M·(x − Z_x) in the requested arithmetic (BigInt), clamped to [lo, hi]. */
+  const rq = (d: number, m: number, zy: number, lo: number, hi: number, mode: RefArithmetic) => requantizeRef(d, m, 0, zy, lo, hi, mode === 'xnnpack' ? 'double-rounding' : mode);
+
+  for (const type of ['RELU', 'RELU6'] as const) {
+    for (let seed = 1; seed <= 6; seed++) {
+      const ties = seed > 3;
+      it(`${type} seed ${seed}${ties ? ' (power-of-two ratio)' : ''}`, () => {
+        const r = rng(18000 + seed + type.length * 100);
+        const n = randInt(r, 40, 300);
+        const sx = scaleOf(r, ties, 1 / 64, 1 / 4);
+        const sy = ties ? sx * 2 ** randInt(r, -2, 3) : f32(sx * (0.3 + 3 * r()));
+        const zx = randInt(r, -40, 40);
+        const zy = randInt(r, -128, 0);
+        const x = randQ(r, n);
+        const m = singleOpModel({ type, options: {}, inputs: [{ dtype: 'int8', shape: [n], quant: perTensor(sx, zx) }], outputs: [{ dtype: 'int8', shape: [n], quant: perTensor(sy, zy) }] });
+        same(type, ours(m, [x], 'xnnpack'), theirs(type, m, [x], type), 'vs builtin');
+        const half = (v: number) => (v < 0 ? -Math.round(-v) : Math.round(v));
+        const lo = Math.max(-128, zy);
+        const hi = type === 'RELU' ? 127 : Math.min(127, zy + half(toF32(6 / sy)));
+        const outs = ARITHMETICS.map((mode) => {
+          const out = ours(m, [x], mode as RoundingMode);
+          same(`${type} (BigInt reference)`, out, Int8Array.from(x, (v) => rq(v - zx, toF32(sx / sy), zy, lo, hi, mode)), mode);
+          return out;
+        });
+        countParted(type, outs);
+      });
+    }
+  }
+
+  for (let seed = 1; seed <= 10; seed++) {
+    const ties = seed > 5;
+    const builtin = seed % 4 === 0;
+    it(`LEAKY_RELU seed ${seed}${builtin ? ' (ratio outside XNNPACK range: builtin)' : ''}${ties ? ' (power-of-two ratio)' : ''}`, () => {
+      const r = rng(18200 + seed);
+      const n = randInt(r, 40, 300);
+      const alpha = ties ? pick(r, [0.25, 0.5, 0.125]) : f32(pick(r, [0.01, 0.1, 0.2, 0.3]) * (0.5 + r()));
+      const sx = scaleOf(r, ties, 1 / 64, 1 / 4);
+      const sy = builtin ? sx * 2 ** 9 : ties ? sx * 2 ** randInt(r, -2, 3) : f32(sx * (0.3 + 3 * r()));
+      const zx = randInt(r, -40, 40);
+      const zy = randInt(r, -40, 40);
+      const x = randQ(r, n);
+      const m = singleOpModel({ type: 'LEAKY_RELU', options: { alpha }, inputs: [{ dtype: 'int8', shape: [n], quant: perTensor(sx, zx) }], outputs: [{ dtype: 'int8', shape: [n], quant: perTensor(sy, zy) }] });
+      const pos = toF32(sx / sy);
+      const neg = toF32(pos * toF32(alpha));
+      const delegated = pos >= 2 ** -8 && pos <= 2 ** 7 && Math.abs(neg) >= 2 ** -8 && Math.abs(neg) <= 2 ** 7;
+      expect(delegated).toBe(!builtin);
+      same('LEAKY_RELU', ours(m, [x], 'xnnpack'), theirs('LEAKY_RELU', m, [x], delegated ? 'xnnpack' : 'LEAKY_RELU'), delegated ? 'vs XNNPACK' : 'vs builtin');
+      const mAlpha = toF32(toF32(sx * toF32(alpha)) / sy);
+      const outs = ARITHMETICS.map((mode) => {
+        const want = Int8Array.from(x, (v) => {
+          const d = v - zx;
+          if (mode === 'xnnpack' && delegated) {
+            const mm = rneRef(256 * (d >= 0 ? pos : neg));
+            return Math.min(Math.max(zy + Math.floor((d * mm + 128) / 256), -128), 127);
+          }
+          return rq(d, d >= 0 ? pos : mAlpha, zy, -128, 127, mode);
+        });
+        const out = ours(m, [x], mode as RoundingMode);
+        same('LEAKY_RELU (BigInt reference)', out, want, mode);
+        return out;
+      });
+      countParted('LEAKY_RELU', outs);
+    });
+  }
+
+  for (let seed = 1; seed <= 8; seed++) {
+    const ties = seed > 4;
+    it(`PRELU with broadcast alpha, seed ${seed}${ties ? ' (power-of-two scales)' : ''}`, () => {
+      const r = rng(18400 + seed);
+      const xs = [1, 6, 7, 5];
+      const alphaShape = pick(r, [[1, 1, 5], [5], [7, 5], [1, 6, 7, 5], [6, 1, 5]]);
+      const sx = scaleOf(r, ties, 1 / 64, 1 / 4);
+      const sa = scaleOf(r, ties, 1 / 256, 1 / 64);
+      const sy = ties ? sx * 2 ** randInt(r, -1, 2) : f32(sx * (0.5 + 2 * r()));
+      const zx = randInt(r, -40, 40);
+      const za = randInt(r, -20, 20);
+      const zy = randInt(r, -40, 40);
+      const x = randQ(r, size(xs));
+      const a = randQ(r, size(alphaShape));
+      const m = singleOpModel({ type: 'PRELU', options: {}, inputs: [{ dtype: 'int8', shape: xs, quant: perTensor(sx, zx) }, { dtype: 'int8', shape: alphaShape, data: a, quant: perTensor(sa, za) }], outputs: [{ dtype: 'int8', quant: perTensor(sy, zy) }] });
+      same('PRELU', ours(m, [x], 'xnnpack'), theirs('PRELU', m, [x], 'PRELU'), 'vs builtin');
+      const m1 = toF32(sx / sy);
+      const m2 = toF32(toF32(sx * sa) / sy);
+      const padA = [...Array(4 - alphaShape.length).fill(1), ...alphaShape];
+      const outs = ARITHMETICS.map((mode) => {
+        const want = Int8Array.from(x, (v, i) => {
+          const d = v - zx;
+          return d >= 0 ? rq(d, m1, zy, -128, 127, mode) : rq(d * (a[bcastIndex(i, xs, padA)] - za), m2, zy, -128, 127, mode);
+        });
+        const out = ours(m, [x], mode as RoundingMode);
+        same('PRELU (BigInt reference)', out, want, mode);
+        return out;
+      });
+      countParted('PRELU', outs);
+    });
+  }
+  roundingsParted('RELU');
+  roundingsParted('LEAKY_RELU');
+  roundingsParted('PRELU');
+});

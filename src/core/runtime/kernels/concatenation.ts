@@ -7,7 +7,9 @@
  * runs here must run on the device.
  */
 import { UnsupportedError } from '../../errors';
+import type { PrepareContext, PrepareResult, RunContext } from '../kernel';
 import { defineKernel } from '../kernel';
+import { requireSameQuant } from '../quantized-util';
 import { allFloat32, f32 } from '../kernel-util';
 import { normaliseAxis, numElements, shapeToString } from '../tensor-utils';
 
@@ -62,5 +64,24 @@ export const concatenationFloat32 = defineKernel<'CONCATENATION', ConcatenationF
         for (let k = 0, src = o * run; k < run; k++) y[off++] = x[src + k];
       }
     }
+  },
+});
+
+// ---- integer flavour ---------------------------------------------------------------------
+
+/**
+ * CONCATENATION of int8 / uint8 / int16 tensors: TFLite (and XNNPACK) copy the quantized values,
+ * so every input must share the output's scale and zero point (TFLite refuses the op otherwise).
+ */
+export const concatenationQuantized = defineKernel<'CONCATENATION', ConcatenationFloatState>({
+  opType: 'CONCATENATION',
+  flavour: 'int8',
+  accepts: (sig) => ['int8', 'uint8', 'int16'].includes(sig.outputs[0]) && sig.inputs.every((d) => d === sig.outputs[0]),
+  prepare(ctx) {
+    for (const t of ctx.inputs) if (t) requireSameQuant(ctx.label, t, ctx.outputs[0]);
+    return concatenationFloat32.prepare!(ctx as PrepareContext) as PrepareResult<ConcatenationFloatState>;
+  },
+  run(ctx, state) {
+    concatenationFloat32.run(ctx as RunContext, state); // element copies: dtype-agnostic
   },
 });

@@ -3,7 +3,10 @@
  * dimension. out[i + before] = in[i]; everything else is 0.
  */
 import { UnsupportedError } from '../../errors';
+import type { PrepareContext, PrepareResult } from '../kernel';
 import { defineKernel } from '../kernel';
+import type { QuantData } from '../quantized-util';
+import { requireSameQuant } from '../quantized-util';
 import { f32, float32WithIntOperands, requireConstant, requireInput } from '../kernel-util';
 import { numElements, shapeToString, stridesOf, toIntArray } from '../tensor-utils';
 
@@ -52,6 +55,45 @@ export const padFloat32 = defineKernel<'PAD', PadFloatState>({
     const x = f32(inputs[0]!.data);
     const y = f32(outputs[0].data);
     y.fill(0);
+    const { inShape, outStrides, rowLength, rows, counter } = s;
+    const outerRank = inShape.length - 1;
+    counter.fill(0);
+    let outOff = s.baseOffset;
+    let inOff = 0;
+    for (let r = 0; r < rows; r++) {
+      for (let k = 0; k < rowLength; k++) y[outOff + k] = x[inOff + k];
+      inOff += rowLength;
+      for (let d = outerRank - 1; d >= 0; d--) {
+        counter[d]++;
+        outOff += outStrides[d];
+        if (counter[d] < inShape[d]) break;
+        outOff -= outStrides[d] * inShape[d];
+        counter[d] = 0;
+      }
+    }
+  },
+});
+
+// ---- integer flavour ---------------------------------------------------------------------
+
+/**
+ * PAD of an int8 / uint8 / int16 tensor: the padding holds the quantized zero, i.e. the zero
+ * point (input and output share scale and zero point).
+ */
+export const padQuantized = defineKernel<'PAD', PadFloatState & { zeroPoint: number }>({
+  opType: 'PAD',
+  flavour: 'int8',
+  accepts: (sig) => ['int8', 'uint8', 'int16'].includes(sig.inputs[0] ?? '') && sig.outputs[0] === sig.inputs[0] && (sig.inputs[1] === 'int32' || sig.inputs[1] === 'int64'),
+  prepare(ctx) {
+    const input = requireInput(ctx.label, ctx.inputs, 0, 'data');
+    const q = requireSameQuant(ctx.label, input, ctx.outputs[0]);
+    const r = padFloat32.prepare!(ctx as PrepareContext) as PrepareResult<PadFloatState>;
+    return { outputShapes: r.outputShapes, state: { ...r.state, zeroPoint: q.zeroPoint } };
+  },
+  run({ inputs, outputs }, s) {
+    const x = inputs[0]!.data as QuantData;
+    const y = outputs[0].data as QuantData;
+    y.fill(s.zeroPoint);
     const { inShape, outStrides, rowLength, rows, counter } = s;
     const outerRank = inShape.length - 1;
     counter.fill(0);

@@ -6,6 +6,9 @@ import { defineKernel } from '../kernel';
 import type { BroadcastPlan } from '../broadcast';
 import { planBroadcast } from '../broadcast';
 import { allFloat32, f32, requireInput } from '../kernel-util';
+import type { QuantizedPreluState } from '../quantized-activation';
+import { prepareQuantizedPrelu, runQuantizedPrelu } from '../quantized-activation';
+import type { QuantData } from '../quantized-util';
 
 export interface PreluFloatState {
   plan: BroadcastPlan;
@@ -49,5 +52,23 @@ export const preluFloat32 = defineKernel<'PRELU', PreluFloatState>({
         counter[d] = 0;
       }
     }
+  },
+});
+
+// ---- integer flavour ---------------------------------------------------------------------
+
+/** PRELU on int8 / uint8 with a quantized α broadcast against x (../quantized-activation.ts). */
+export const preluQuantized = defineKernel<'PRELU', QuantizedPreluState>({
+  opType: 'PRELU',
+  flavour: 'int8',
+  accepts: (sig) => (sig.inputs[0] === 'int8' || sig.inputs[0] === 'uint8') && sig.inputs[1] === sig.inputs[0] && sig.outputs[0] === sig.inputs[0],
+  prepare({ label, inputs, outputs, rounding }) {
+    const x = requireInput(label, inputs, 0, 'data');
+    const alpha = requireInput(label, inputs, 1, 'alpha');
+    const state = prepareQuantizedPrelu(label, x, alpha, outputs[0], rounding);
+    return { outputShapes: [state.plan.outShape], state };
+  },
+  run({ inputs, outputs }, s) {
+    runQuantizedPrelu(s, inputs[0]!.data as QuantData, inputs[1]!.data as QuantData, outputs[0].data as QuantData);
   },
 });

@@ -6,7 +6,7 @@
 import type { AnyKernelConfig } from '../kernel';
 import { addFloat32, addQuantized } from './add';
 import { averagePool2dFloat32, averagePool2dQuantized } from './average-pool-2d';
-import { concatenationFloat32 } from './concatenation';
+import { concatenationFloat32, concatenationQuantized } from './concatenation';
 import { conv2dFloat32, conv2dQuantized } from './conv-2d';
 import { convolution2dTransposeBiasFloat32 } from './convolution-2d-transpose-bias';
 import { depthToSpaceKernel } from './depth-to-space';
@@ -14,19 +14,19 @@ import { depthwiseConv2dFloat32, depthwiseConv2dQuantized } from './depthwise-co
 import { dequantizeFloat32 } from './dequantize';
 import { fullyConnectedFloat32, fullyConnectedQuantized } from './fully-connected';
 import { hardSwishFloat32 } from './hard-swish';
-import { leakyReluFloat32 } from './leaky-relu';
+import { leakyReluFloat32, leakyReluQuantized } from './leaky-relu';
 import { logisticFloat32 } from './logistic';
 import { maxPool2dFloat32, maxPool2dQuantized } from './max-pool-2d';
 import { meanFloat32 } from './mean';
 import { mulFloat32, mulQuantized } from './mul';
-import { padFloat32 } from './pad';
-import { preluFloat32 } from './prelu';
+import { padFloat32, padQuantized } from './pad';
+import { preluFloat32, preluQuantized } from './prelu';
 import { quantizeFloat32, quantizeRequantize } from './quantize';
-import { reluFloat32 } from './relu';
-import { relu6Float32 } from './relu6';
+import { reluFloat32, reluQuantized } from './relu';
+import { relu6Float32, relu6Quantized } from './relu6';
 import { reshapeKernel } from './reshape';
 import { resizeBilinearFloat32 } from './resize-bilinear';
-import { resizeNearestNeighborFloat32 } from './resize-nearest-neighbor';
+import { resizeNearestNeighborFloat32, resizeNearestNeighborQuantized } from './resize-nearest-neighbor';
 import { softmaxFloat32 } from './softmax';
 import { spaceToDepthKernel } from './space-to-depth';
 import { squeezeKernel } from './squeeze';
@@ -74,4 +74,11 @@ export const ALL_KERNELS: readonly AnyKernelConfig[] = [
   averagePool2dQuantized,
   maxPool2dQuantized,
   quantizeRequantize,
+  concatenationQuantized,
+  padQuantized,
+  resizeNearestNeighborQuantized,
+  reluQuantized,
+  relu6Quantized,
+  leakyReluQuantized,
+  preluQuantized,
 ];

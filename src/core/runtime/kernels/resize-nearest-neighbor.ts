@@ -1,6 +1,8 @@
 /** RESIZE_NEAREST_NEIGHBOR (NHWC, size operand [newH, newW]); source indices as in ../resize.ts. */
+import type { PrepareContext, PrepareResult, RunContext } from '../kernel';
 import { defineKernel } from '../kernel';
-import { f32, float32WithIntOperands } from '../kernel-util';
+import { f32, float32WithIntOperands, requireInput } from '../kernel-util';
+import { requireSameQuant } from '../quantized-util';
 import { nearestAxis, resizeOutputShape } from '../resize';
 
 export interface ResizeNearestFloatState {
@@ -42,5 +44,22 @@ export const resizeNearestNeighborFloat32 = defineKernel<'RESIZE_NEAREST_NEIGHBO
         }
       }
     }
+  },
+});
+
+// ---- integer flavour ---------------------------------------------------------------------
+
+/** RESIZE_NEAREST_NEIGHBOR on int8 / uint8 / int16: the same source indices, values copied (input and output share scale and zero point). */
+export const resizeNearestNeighborQuantized = defineKernel<'RESIZE_NEAREST_NEIGHBOR', ResizeNearestFloatState>({
+  opType: 'RESIZE_NEAREST_NEIGHBOR',
+  flavour: 'int8',
+  accepts: (sig) => ['int8', 'uint8', 'int16'].includes(sig.inputs[0] ?? '') && sig.outputs[0] === sig.inputs[0] && (sig.inputs[1] === 'int32' || sig.inputs[1] === 'int64'),
+  prepare(ctx) {
+    const input = requireInput(ctx.label, ctx.inputs, 0, 'data');
+    requireSameQuant(ctx.label, input, ctx.outputs[0]);
+    return resizeNearestNeighborFloat32.prepare!(ctx as PrepareContext) as PrepareResult<ResizeNearestFloatState>;
+  },
+  run(ctx, state) {
+    resizeNearestNeighborFloat32.run(ctx as RunContext, state); // element copies: dtype-agnostic
   },
 });

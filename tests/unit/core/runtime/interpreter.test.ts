@@ -39,8 +39,8 @@ describe('interpreter: validation before running', () => {
   });
 
   it('says when an op exists but not for these dtypes', () => {
-    const g = oneOpGraph('RELU', {}, [{ shape: [4], dtype: 'int8', quant: { scale: [1], zeroPoint: [0] } }], [{ shape: [4], dtype: 'int8' }]);
-    expect(() => Interpreter.prepare(g)).toThrowError(/Op 0 'out0' is RELU with input types \(int8\).*does not implement/);
+    const g = oneOpGraph('RELU', {}, [{ shape: [4], dtype: 'int32' }], [{ shape: [4], dtype: 'int32' }]);
+    expect(() => Interpreter.prepare(g)).toThrowError(/Op 0 'out0' is RELU with input types \(int32\).*does not implement/);
   });
 
   it('rejects an unsupported fused activation with a sentence', () => {
