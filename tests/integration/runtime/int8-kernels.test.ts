@@ -895,3 +895,85 @@ describe('RELU, RELU6, LEAKY_RELU, PRELU int8', () => {
   roundingsParted('LEAKY_RELU');
   roundingsParted('PRELU');
 });
+
+// ---- TRANSPOSE_CONV -----------------------------------------------------------------------
+
+describe('TRANSPOSE_CONV int8', () => {
+  for (let seed = 1; seed <= 12; seed++) {
+    const ties = seed > 7;
+    const perChannel = seed % 3 === 0;
+    it(`seed ${seed}${perChannel ? ' per-channel (builtin)' : ''}${ties ? ' (power-of-two multipliers)' : ''}`, () => {
+      const r = rng(19000 + seed);
+      const padding = pick(r, PADS);
+      const sh = randInt(r, 1, 3);
+      const sw = randInt(r, 1, 3);
+      const xs = [1, randInt(r, 2, 7), randInt(r, 2, 7), randInt(r, 1, 6)];
+      const ws = [randInt(r, 1, 6), randInt(r, Math.max(1, sh), 4), randInt(r, Math.max(1, sw), 4), xs[3]];
+      const outH = padding === 'SAME' ? xs[1] * sh - randInt(r, 0, sh - 1) : (xs[1] - 1) * sh + ws[1] + randInt(r, 0, sh - 1);
+      const outW = padding === 'SAME' ? xs[2] * sw - randInt(r, 0, sw - 1) : (xs[2] - 1) * sw + ws[2] + randInt(r, 0, sw - 1);
+      const outC = ws[0];
+      const si = scaleOf(r, ties, 1 / 256, 1 / 16);
+      const swq = Array.from({ length: perChannel ? outC : 1 }, () => scaleOf(r, ties, 1 / 512, 1 / 32));
+      const xRange = ties ? 24 : 127;
+      const accStd = Math.sqrt(ws[1] * ws[2] * xs[3]) * (xRange / 1.7) * (ties ? 15 : 73);
+      const so = ties ? 2 ** Math.round(Math.log2((si * Math.max(...swq) * accStd) / 40)) : f32(((si * Math.max(...swq) * accStd) / 40) * (0.5 + r()));
+      const zi = ties ? randInt(r, -4, 4) : randInt(r, -100, 100);
+      const zo = randInt(r, -60, 60);
+      const x = randQ(r, size(xs), -xRange, xRange);
+      const w = randQ(r, size(ws), ties ? -15 : -127, ties ? 15 : 127);
+      const bias = r() < 0.7 ? Int32Array.from({ length: outC }, () => randInt(r, -Math.round(accStd), Math.round(accStd))) : null;
+      const wq = perChannel ? perAxis(swq, 0) : perTensor(swq[0], 0);
+      const bq: QuantParams = perChannel ? { scale: swq.map((s) => si * s), zeroPoint: swq.map(() => 0), axis: 0 } : perTensor(si * swq[0], 0);
+      const spec = (dynamic: boolean): SingleOpSpec => ({
+        type: 'TRANSPOSE_CONV',
+        options: { padding, strideH: sh, strideW: sw, fusedActivationFunction: 'NONE' },
+        inputs: [
+          { dtype: 'int32', shape: [4], data: Int32Array.from([1, outH, outW, outC]) },
+          dynamic ? { dtype: 'int8', shape: ws, quant: wq } : { dtype: 'int8', shape: ws, data: w, quant: wq },
+          { dtype: 'int8', shape: xs, quant: perTensor(si, zi) },
+          ...(bias ? [{ dtype: 'int32' as const, shape: [outC], data: bias, quant: bq }] : []),
+        ],
+        outputs: [{ dtype: 'int8', shape: [1, outH, outW, outC], quant: perTensor(so, zo) }],
+      });
+      const constant = singleOpModel(spec(false));
+      const dynamic = singleOpModel(spec(true));
+      const delegated = !perChannel; // the generated geometries are ones the delegate supports
+      same('TRANSPOSE_CONV', ours(constant, [x], 'xnnpack'), theirs('TRANSPOSE_CONV', constant, [x], delegated ? 'xnnpack' : 'TRANSPOSE_CONV'), 'constant weights');
+      const builtinOut = theirs('TRANSPOSE_CONV', dynamic, [w, x], 'TRANSPOSE_CONV');
+      same('TRANSPOSE_CONV', ours(dynamic, [w, x], 'double-rounding'), builtinOut, 'dynamic weights vs builtin (double rounding)');
+      same('TRANSPOSE_CONV', ours(dynamic, [w, x], 'xnnpack'), builtinOut, "dynamic weights, rounding 'xnnpack'");
+      // reference: scatter, then requantize
+      // the padding of the forward convolution from the output size back to the input size
+      const before = (o: number, k: number, st: number) => {
+        const fwd = padding === 'SAME' ? Math.ceil(o / st) : Math.ceil((o - k + 1) / st);
+        return Math.floor(Math.max((fwd - 1) * st + k - o, 0) / 2);
+      };
+      const pt = before(outH, ws[1], sh);
+      const pl = before(outW, ws[2], sw);
+      const acc = new Float64Array(outH * outW * outC);
+      for (let iy = 0; iy < xs[1]; iy++)
+        for (let ix = 0; ix < xs[2]; ix++)
+          for (let ky = 0; ky < ws[1]; ky++)
+            for (let kx = 0; kx < ws[2]; kx++) {
+              const oy = iy * sh - pt + ky;
+              const ox = ix * sw - pl + kx;
+              if (oy < 0 || oy >= outH || ox < 0 || ox >= outW) continue;
+              for (let oc = 0; oc < outC; oc++)
+                for (let ic = 0; ic < xs[3]; ic++) acc[(oy * outW + ox) * outC + oc] += (x[(iy * xs[2] + ix) * xs[3] + ic] - zi) * w[((oc * ws[1] + ky) * ws[2] + kx) * xs[3] + ic];
+            }
+      const outs = ARITHMETICS.map((requested) => {
+        const mode = effective(requested, delegated, 'double-rounding');
+        const want = Int8Array.from(acc, (a, i) => {
+          const oc = i % outC;
+          const s = perChannel ? swq[oc] : swq[0];
+          return requantizeRef(a + (bias ? bias[oc] : 0), (si * s) / so, f32(f32(si * s) / so), zo, -128, 127, mode);
+        });
+        const out = ours(constant, [x], requested as RoundingMode);
+        same('TRANSPOSE_CONV (BigInt reference)', out, want, requested);
+        return out;
+      });
+      countParted('TRANSPOSE_CONV', outs);
+    });
+  }
+  roundingsParted('TRANSPOSE_CONV');
+});

@@ -32,7 +32,7 @@ import { spaceToDepthKernel } from './space-to-depth';
 import { squeezeKernel } from './squeeze';
 import { subFloat32, subQuantized } from './sub';
 import { tanhFloat32 } from './tanh';
-import { transposeConvFloat32 } from './transpose-conv';
+import { transposeConvFloat32, transposeConvQuantized } from './transpose-conv';
 
 export const ALL_KERNELS: readonly AnyKernelConfig[] = [
   addFloat32,
@@ -81,4 +81,5 @@ export const ALL_KERNELS: readonly AnyKernelConfig[] = [
   relu6Quantized,
   leakyReluQuantized,
   preluQuantized,
+  transposeConvQuantized,
 ];
