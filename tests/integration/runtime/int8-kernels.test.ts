@@ -977,3 +977,50 @@ describe('TRANSPOSE_CONV int8', () => {
   }
   roundingsParted('TRANSPOSE_CONV');
 });
+
+// ---- LOGISTIC, TANH (lookup tables) -------------------------------------------------------
+
+describe('LOGISTIC and TANH int8 (256-entry tables)', () => {
+  const all = Int8Array.from({ length: 256 }, (_, i) => i - 128);
+  /** TFLite's builtin table, written independently: DataView float32 rounding, C's roundf. */
+  function builtinTable(fn: 'LOGISTIC' | 'TANH', si: number, zi: number, so: number, zo: number, qmin: number, qmax: number): (q: number) => number {
+    return (q) => {
+      const x = toF32(si * (q - zi));
+      const t = fn === 'LOGISTIC' ? toF32(1 / toF32(1 + toF32(Math.exp(-x)))) : toF32(Math.tanh(x));
+      const p = toF32(t * toF32(1 / so));
+      const rounded = p < 0 ? -Math.round(-p) : Math.round(p);
+      return Math.min(Math.max(Math.trunc(toF32(rounded + zo)), qmin), qmax);
+    };
+  }
+
+  for (const type of ['LOGISTIC', 'TANH'] as const) {
+    for (let seed = 1; seed <= 8; seed++) {
+      it(`${type} int8 seed ${seed}: every input value`, () => {
+        const r = rng(20000 + seed + type.length * 100);
+        const si = f32(2 ** (-8 + 7 * r()));
+        const zi = randInt(r, -60, 60);
+        const [so, zo] = type === 'LOGISTIC' ? [1 / 256, -128] : [1 / 128, 0];
+        const m = singleOpModel({ type, options: {}, inputs: [{ dtype: 'int8', shape: [256], quant: perTensor(si, zi) }], outputs: [{ dtype: 'int8', shape: [256], quant: perTensor(so, zo) }] });
+        const want = theirs(type, m, [all], type === 'LOGISTIC' ? 'xnnpack' : 'TANH');
+        same(type, ours(m, [all], 'xnnpack'), want, 'vs the interpreter');
+        const ref = Int8Array.from(all, builtinTable(type, si, zi, so, zo, -128, 127));
+        for (const mode of ['double-rounding', 'single-rounding'] as const) same(`${type} (builtin table)`, ours(m, [all], mode), ref, mode);
+        if (type === 'TANH') same(type, ref, want, 'the builtin table');
+      });
+    }
+  }
+
+  it('uint8 LOGISTIC: the delegate takes it too (XNNPACK table); the builtin table is checked independently', () => {
+    const u8 = Uint8Array.from({ length: 256 }, (_, i) => i);
+    for (const [si, zi] of [[0.05, 128], [0.0123, 100], [0.2, 7]]) {
+      const m = singleOpModel({ type: 'LOGISTIC', options: {}, inputs: [{ dtype: 'uint8', shape: [256], quant: perTensor(si, zi) }], outputs: [{ dtype: 'uint8', shape: [256], quant: perTensor(1 / 256, 0) }] });
+      same('LOGISTIC', ours(m, [u8], 'xnnpack'), theirs('LOGISTIC', m, [u8], 'xnnpack'), 'uint8 vs XNNPACK');
+      same('LOGISTIC (builtin table)', ours(m, [u8], 'double-rounding'), Uint8Array.from(u8, builtinTable('LOGISTIC', f32(si), zi, 1 / 256, 0, 0, 255)), 'uint8 table');
+    }
+  });
+
+  it("refuses output parameters TFLite refuses", () => {
+    const m = singleOpModel({ type: 'TANH', options: {}, inputs: [{ dtype: 'int8', shape: [4], quant: perTensor(0.1, 0) }], outputs: [{ dtype: 'int8', shape: [4], quant: perTensor(0.01, 0) }] });
+    expect(() => Interpreter.prepare(m.subgraphs[0])).toThrowError(/TANH needs scale 0\.0078125 and zero point 0/);
+  });
+});

@@ -15,7 +15,7 @@ import { dequantizeFloat32 } from './dequantize';
 import { fullyConnectedFloat32, fullyConnectedQuantized } from './fully-connected';
 import { hardSwishFloat32 } from './hard-swish';
 import { leakyReluFloat32, leakyReluQuantized } from './leaky-relu';
-import { logisticFloat32 } from './logistic';
+import { logisticFloat32, logisticQuantized } from './logistic';
 import { maxPool2dFloat32, maxPool2dQuantized } from './max-pool-2d';
 import { meanFloat32 } from './mean';
 import { mulFloat32, mulQuantized } from './mul';
@@ -31,7 +31,7 @@ import { softmaxFloat32 } from './softmax';
 import { spaceToDepthKernel } from './space-to-depth';
 import { squeezeKernel } from './squeeze';
 import { subFloat32, subQuantized } from './sub';
-import { tanhFloat32 } from './tanh';
+import { tanhFloat32, tanhQuantized } from './tanh';
 import { transposeConvFloat32, transposeConvQuantized } from './transpose-conv';
 
 export const ALL_KERNELS: readonly AnyKernelConfig[] = [
@@ -82,4 +82,6 @@ export const ALL_KERNELS: readonly AnyKernelConfig[] = [
   leakyReluQuantized,
   preluQuantized,
   transposeConvQuantized,
+  logisticQuantized,
+  tanhQuantized,
 ];
