@@ -11,6 +11,10 @@
  *
  * Embedding the bytes in a .ts module keeps loading synchronous and path-free in every place
  * src/core runs (main process, workers, CLI, tests, bundles).
+ *
+ * The sources stay valid TypeScript syntax (tsc and eslint read them, with @ts-nocheck): the
+ * AssemblyScript decorator `@inline` is written as a `// @inline` line before a function and
+ * turned into the decorator here, on the way into the compiler.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -35,12 +39,24 @@ function sha256(bytes) {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/** `// @inline` on its own line before a function → the `@inline` decorator. */
+export function applyDecorators(source) {
+  return source.replace(/^([ \t]*)\/\/ @inline[ \t]*$/gm, '$1@inline');
+}
+
 /** Compiles the engine; returns { wasm, wat, sourcesSha256, ascVersion }. */
 export async function buildEngineWasm() {
   const outputs = new Map();
   const stderr = [];
+  const srcAbs = path.join(ROOT, SRC_DIR);
   const { error } = await asc.main([ENTRY, ...FLAGS, '--outFile', 'engine.wasm', '--textFile', 'engine.wat'], {
     baseDir: ROOT,
+    readFile: (name, baseDir) => {
+      const file = path.resolve(baseDir ?? ROOT, name);
+      if (!fs.existsSync(file)) return null;
+      const text = fs.readFileSync(file, 'utf8');
+      return file.startsWith(srcAbs + path.sep) ? applyDecorators(text) : text;
+    },
     stdout: { write: () => true },
     stderr: { write: (s) => (stderr.push(String(s)), true) },
     writeFile: (name, contents) => outputs.set(path.basename(name), contents),

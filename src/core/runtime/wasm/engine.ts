@@ -10,7 +10,7 @@
  * no allocation. Growing the heap (an `alloc` past its size) replaces `buffer`: views made
  * before are detached, so allocate everything first (`heapGeneration` tells when it happened).
  *
- * Reads past the data: GEMM rows are read in 8-byte slices and channel groups in 8/16-byte
+ * Reads past the data: GEMM rows are read up to 1 byte past K and channel groups in 8/16-byte
  * slices, so up to 15 bytes after an operand may be read (never written); `alloc` leaves 16
  * bytes of slack after every block, so views of allocated blocks are always safe.
  */
@@ -20,8 +20,8 @@ import { ENGINE_WASM_BASE64 } from './generated/engine-wasm';
 import type { WasmGlobal, WasmMemory, WasmModule } from './wasm-api';
 import { wasmApi } from './wasm-api';
 import {
-  foldZeroPoint, isScalarMode, LAYOUT_VERSION, PARAM_BLOCK_BYTES, PARAM_HEADER_BYTES,
-  packDepthwiseWeights, packGemmWeights, paramAreaBytes, requantMode, roundUp, writeParams,
+  depthwiseInteriorBias, DW3X3_PAIR_BYTES, foldZeroPoint, gemmPackedBytes, isScalarMode, LAYOUT_VERSION, PARAM_BLOCK_BYTES, PARAM_HEADER_BYTES,
+  packDepthwise3x3Pairs, packDepthwiseWeights, packGemmWeights, paramAreaBytes, requantMode, roundUp, writeParams,
 } from './layout';
 import type { ReferenceConvGeometry, ReferenceWeights } from './reference';
 import { referenceConv2d, referenceDepthwiseConv2d, referenceDequantize, referenceGemm, referenceIm2col, referenceMaxPool, referenceQuantize } from './reference';
@@ -130,9 +130,9 @@ interface EngineExports {
   LAYOUT_VERSION: WasmGlobal;
   PARAM_HEADER_BYTES: WasmGlobal;
   PARAM_BLOCK_BYTES: WasmGlobal;
-  gemm_s8(a: number, lda: number, m: number, k8: number, b: number, n: number, params: number, mode: number, c: number, ldc: number): void;
-  dwconv_s8(inp: number, inH: number, inW: number, ch: number, kH: number, kW: number, sH: number, sW: number, padT: number, padL: number, outH: number, outW: number, w: number, params: number, mode: number, zIn: number, out: number): void;
-  im2col_s8(inp: number, inH: number, inW: number, ch: number, kH: number, kW: number, sH: number, sW: number, dH: number, dW: number, padT: number, padL: number, outH: number, outW: number, zIn: number, out: number, ldo: number): void;
+  gemm_s8(a: number, lda: number, m: number, kp: number, b: number, n: number, params: number, mode: number, c: number, ldc: number): void;
+  dwconv_s8(inp: number, inH: number, inW: number, ch: number, kH: number, kW: number, sH: number, sW: number, padT: number, padL: number, outH: number, outW: number, w: number, params: number, mode: number, zIn: number, out: number, pairs: number, ibias: number): void;
+  im2col_s8(inp: number, inH: number, inW: number, ch: number, kH: number, kW: number, sH: number, sW: number, dH: number, dW: number, padT: number, padL: number, outH: number, outW: number, zIn: number, out: number, ldo: number, over: number): void;
   maxpool_s8(inp: number, inH: number, inW: number, ch: number, kH: number, kW: number, sH: number, sW: number, padT: number, padL: number, outH: number, outW: number, qmin: number, qmax: number, out: number, scratch: number): void;
   quantize_f32_s8(inp: number, n: number, factor: number, zp: number, qmin: number, qmax: number, xnn: number, out: number): void;
   dequantize_s8_f32(inp: number, n: number, scale: number, zp: number, out: number): void;
@@ -287,7 +287,8 @@ function resolveDepthwise(label: string, spec: DepthwiseConv2dSpec): ReferenceWe
 
 interface WasmGemm extends GemmPlan {
   readonly owner: WasmInt8Engine;
-  readonly k8: number;
+  /** Depth rounded up to even: bytes of each A row the kernel reads. */
+  readonly kp: number;
   readonly bPtr: number;
   readonly pPtr: number;
   readonly mode: number;
@@ -305,6 +306,9 @@ interface WasmDepthwise extends DepthwiseConv2dPlan {
   readonly owner: WasmInt8Engine;
   readonly g: WindowGeometry;
   readonly wPtr: number;
+  /** 3×3 interior packing (tap pairs, zero point folded into the bias), 0 for other windows. */
+  readonly pairsPtr: number;
+  readonly ibiasPtr: number;
   readonly pPtr: number;
   readonly mode: number;
   readonly zIn: number;
@@ -360,17 +364,18 @@ class WasmInt8Engine extends HeapEngine implements Int8Engine {
   }
 
   private packGemm(w: ReferenceWeights, n: number, k: number): WasmGemm {
-    const k8 = roundUp(k, 8);
-    const blocks = Math.ceil(n / 4);
-    const bPtr = this.alloc(blocks * 4 * k8);
+    const kp = roundUp(k, 2);
+    const blocks = 2 * Math.ceil(n / 8);
+    const bBytes = gemmPackedBytes(n, k);
+    const bPtr = this.alloc(bBytes);
     const pPtr = this.alloc(paramAreaBytes(blocks));
-    const sums = packGemmWeights(w.weights, n, k, this.int8View(bPtr, blocks * 4 * k8));
+    const sums = packGemmWeights(w.weights, n, k, new Int16Array(this.buffer, bPtr, bBytes / 2));
     const mode = requantMode(w.params);
     writeParams(this.buffer, pPtr, w.params, foldZeroPoint(w.bias, sums, w.inputZeroPoint), blocks, mode);
     const plan: WasmGemm = {
-      kind: 'gemm', owner: this, outputs: n, depth: k, k8, bPtr, pPtr, mode,
+      kind: 'gemm', owner: this, outputs: n, depth: k, kp, bPtr, pPtr, mode,
       rounding: w.params.rounding, epilogue: isScalarMode(mode) ? 'scalar' : 'simd',
-      heapBytes: blocks * 4 * k8 + paramAreaBytes(blocks) + 2 * SLACK,
+      heapBytes: bBytes + paramAreaBytes(blocks) + 2 * SLACK,
     };
     return plan;
   }
@@ -388,7 +393,7 @@ class WasmInt8Engine extends HeapEngine implements Int8Engine {
     const cPtr = this.ptr(label, 'C', c);
     need(label, 'A', a, (rows - 1) * aStride + p.depth);
     need(label, 'C', c, (rows - 1) * cStride + p.outputs);
-    this.x.gemm_s8(aPtr, aStride, rows, p.k8, p.bPtr, p.outputs, p.pPtr, p.mode, cPtr, cStride);
+    this.x.gemm_s8(aPtr, aStride, rows, p.kp, p.bPtr, p.outputs, p.pPtr, p.mode, cPtr, cStride);
   }
 
   prepareConv2d(spec: Conv2dSpec, label = 'CONV_2D'): Conv2dPlan {
@@ -416,12 +421,12 @@ class WasmInt8Engine extends HeapEngine implements Int8Engine {
     const { g, gemmPlan: q } = p;
     const rows = g.outH * g.outW;
     if (p.method === 'direct') {
-      this.x.gemm_s8(inPtr, g.inC, rows * batches, q.k8, q.bPtr, q.outputs, q.pPtr, q.mode, outPtr, g.outC);
+      this.x.gemm_s8(inPtr, g.inC, rows * batches, q.kp, q.bPtr, q.outputs, q.pPtr, q.mode, outPtr, g.outC);
       return;
     }
     for (let b = 0; b < batches; b++) {
-      this.x.im2col_s8(inPtr + b * p.inputLength, g.inH, g.inW, g.inC, g.kernelH, g.kernelW, g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft, g.outH, g.outW, p.zIn, p.scratchPtr, q.depth);
-      this.x.gemm_s8(p.scratchPtr, q.depth, rows, q.k8, q.bPtr, q.outputs, q.pPtr, q.mode, outPtr + b * p.outputLength, g.outC);
+      this.x.im2col_s8(inPtr + b * p.inputLength, g.inH, g.inW, g.inC, g.kernelH, g.kernelW, g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft, g.outH, g.outW, p.zIn, p.scratchPtr, q.depth, 1);
+      this.x.gemm_s8(p.scratchPtr, q.depth, rows, q.kp, q.bPtr, q.outputs, q.pPtr, q.mode, outPtr + b * p.outputLength, g.outC);
     }
   }
 
@@ -436,11 +441,21 @@ class WasmInt8Engine extends HeapEngine implements Int8Engine {
     const pPtr = this.alloc(paramAreaBytes(blocks));
     const mode = requantMode(w.params);
     writeParams(this.buffer, pPtr, w.params, w.bias, blocks, mode);
+    let pairsPtr = 0;
+    let ibiasPtr = 0;
+    if (spec.kernelH === 3 && spec.kernelW === 3) {
+      const pairBytes = (c8 / 8) * DW3X3_PAIR_BYTES;
+      pairsPtr = this.alloc(pairBytes);
+      ibiasPtr = this.alloc(c8 * 4);
+      packDepthwise3x3Pairs(spec.weights, C, new Int16Array(this.buffer, pairsPtr, pairBytes / 2));
+      depthwiseInteriorBias(spec.weights, taps, C, w.bias, spec.inputZeroPoint, new Int32Array(this.buffer, ibiasPtr, c8));
+    }
     const g: WindowGeometry = { inH: spec.inH, inW: spec.inW, channels: C, kernelH: spec.kernelH, kernelW: spec.kernelW, strideH: spec.strideH, strideW: spec.strideW, padTop: spec.padTop, padLeft: spec.padLeft, outH: spec.outH, outW: spec.outW };
     const plan: WasmDepthwise = {
-      kind: 'depthwise', owner: this, g, wPtr, pPtr, mode, zIn: spec.inputZeroPoint,
+      kind: 'depthwise', owner: this, g, wPtr, pPtr, pairsPtr, ibiasPtr, mode, zIn: spec.inputZeroPoint,
       inputLength: g.inH * g.inW * C, outputLength: g.outH * g.outW * C,
-      rounding: w.params.rounding, epilogue: isScalarMode(mode) ? 'scalar' : 'simd', heapBytes: taps * c8 * 2 + paramAreaBytes(blocks) + 2 * SLACK,
+      rounding: w.params.rounding, epilogue: isScalarMode(mode) ? 'scalar' : 'simd',
+      heapBytes: taps * c8 * 2 + paramAreaBytes(blocks) + 2 * SLACK + (pairsPtr ? (c8 / 8) * DW3X3_PAIR_BYTES + c8 * 4 + 2 * SLACK : 0),
     };
     return plan;
   }
@@ -455,7 +470,7 @@ class WasmInt8Engine extends HeapEngine implements Int8Engine {
     need(label, 'output', output, batches * p.outputLength);
     const g = p.g;
     for (let b = 0; b < batches; b++) {
-      this.x.dwconv_s8(inPtr + b * p.inputLength, g.inH, g.inW, g.channels, g.kernelH, g.kernelW, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW, p.wPtr, p.pPtr, p.mode, p.zIn, outPtr + b * p.outputLength);
+      this.x.dwconv_s8(inPtr + b * p.inputLength, g.inH, g.inW, g.channels, g.kernelH, g.kernelW, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW, p.wPtr, p.pPtr, p.mode, p.zIn, outPtr + b * p.outputLength, p.pairsPtr, p.ibiasPtr);
     }
   }
 
@@ -505,7 +520,7 @@ class WasmInt8Engine extends HeapEngine implements Int8Engine {
     const outPtr = this.ptr(label, 'output', output);
     need(label, 'input', input, g.inH * g.inW * g.channels);
     need(label, 'output', output, (g.outH * g.outW - 1) * rowStride + depth);
-    this.x.im2col_s8(inPtr, g.inH, g.inW, g.channels, g.kernelH, g.kernelW, g.strideH, g.strideW, dilationH, dilationW, g.padTop, g.padLeft, g.outH, g.outW, zeroPoint, outPtr, rowStride);
+    this.x.im2col_s8(inPtr, g.inH, g.inW, g.channels, g.kernelH, g.kernelW, g.strideH, g.strideW, dilationH, dilationW, g.padTop, g.padLeft, g.outH, g.outW, zeroPoint, outPtr, rowStride, 0);
   }
 }
 

@@ -83,23 +83,27 @@ export function writeParams(buffer: ArrayBuffer, ptr: number, p: ChannelParams, 
   }
 }
 
+/** Bytes of packed GEMM weights: per group of 8 channels, K rounded up to 2 → pairs × 32 bytes. */
+export function gemmPackedBytes(n: number, k: number): number {
+  return Math.ceil(n / 8) * roundUp(k, 2) * 16;
+}
+
 /**
- * GEMM weights [n][k] → groups of 4 output channels × 8-deep slices × 4 rows × 8 bytes,
- * zero-padded to k8 = k rounded up to 8 and to a multiple of 4 channels. Returns Σ_k w per channel.
+ * GEMM weights [n][k] → the "channels in lanes" layout of assembly/gemm.ts: per group of 8
+ * output channels, per pair t (k = 2t, 2t+1), two i16x8 holding (w[c][2t], w[c][2t+1]) for
+ * channels 0–3 and 4–7 of the group; zero padded. Returns Σ_k w per channel.
  */
-export function packGemmWeights(weights: Int8Array, n: number, k: number, dst: Int8Array): Int32Array {
-  const k8 = roundUp(k, 8);
-  const blocks = Math.ceil(n / 4);
-  dst.fill(0, 0, blocks * 4 * k8);
+export function packGemmWeights(weights: Int8Array, n: number, k: number, dst: Int16Array): Int32Array {
+  const pairs = roundUp(k, 2) / 2;
+  dst.fill(0, 0, gemmPackedBytes(n, k) / 2);
   const sums = new Int32Array(n);
   for (let j = 0; j < n; j++) {
-    const b = j >> 2;
-    const r = j & 3;
+    const base = (j >> 3) * pairs * 16 + ((j >> 2) & 1) * 8 + (j & 3) * 2;
     let sum = 0;
     for (let kk = 0; kk < k; kk++) {
       const w = weights[j * k + kk];
       sum += w;
-      dst[b * 4 * k8 + (kk >> 3) * 32 + r * 8 + (kk & 7)] = w;
+      dst[base + (kk >> 1) * 16 + (kk & 1)] = w;
     }
     sums[j] = sum;
   }
@@ -118,4 +122,39 @@ export function foldZeroPoint(bias: Int32Array, sums: Int32Array, zeroPoint: num
   const out = new Int32Array(bias.length);
   for (let c = 0; c < bias.length; c++) out[c] = (bias[c] - Math.imul(zeroPoint, sums[c])) | 0;
   return out;
+}
+
+/** Bytes of the 3×3 interior packing per group of 8 channels: 5 tap pairs × 2 halves × i16x8. */
+export const DW3X3_PAIR_BYTES = 160;
+
+/**
+ * 3×3 depthwise weights [9][C] → per group of 8 channels, tap pairs (0,1) (2,3) (4,5) (6,7)
+ * (8,–) × channel halves, each 8 int16 interleaved as (w_t[c], w_t+1[c]) for 4 channels.
+ */
+export function packDepthwise3x3Pairs(weights: Int8Array, channels: number, dst: Int16Array): void {
+  const groups = roundUp(channels, 8) / 8;
+  dst.fill(0, 0, groups * (DW3X3_PAIR_BYTES / 2));
+  for (let g = 0; g < groups; g++) {
+    for (let p = 0; p < 5; p++) {
+      for (let h = 0; h < 2; h++) {
+        for (let j = 0; j < 4; j++) {
+          const c = g * 8 + h * 4 + j;
+          if (c >= channels) continue;
+          const at = g * 80 + p * 16 + h * 8 + 2 * j;
+          dst[at] = weights[2 * p * channels + c];
+          if (2 * p + 1 < 9) dst[at + 1] = weights[(2 * p + 1) * channels + c];
+        }
+      }
+    }
+  }
+}
+
+/** bias − zIn · Σ_taps w[t][c] (wrapping int32), padded to C8 with zeros. */
+export function depthwiseInteriorBias(weights: Int8Array, taps: number, channels: number, bias: Int32Array, zeroPoint: number, dst: Int32Array): void {
+  dst.fill(0, 0, roundUp(channels, 8));
+  for (let c = 0; c < channels; c++) {
+    let sum = 0;
+    for (let t = 0; t < taps; t++) sum += weights[t * channels + c];
+    dst[c] = (bias[c] - Math.imul(zeroPoint, sum)) | 0;
+  }
 }

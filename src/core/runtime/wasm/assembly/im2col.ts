@@ -7,6 +7,17 @@
  * the GEMM's zero-point trick (bias − zIn·Σw) relies on.
  */
 
+/** Copies in 16-byte chunks, writing (and reading) up to 15 bytes past n. */
+// @inline
+function copyOver(dst: usize, src: usize, n: i32): void {
+  let t = 0;
+  do {
+    v128.store(dst + <usize>t, v128.load(src + <usize>t));
+    t += 16;
+  } while (t < n);
+}
+
+// @inline
 function copyBytes(dst: usize, src: usize, n: i32): void {
   let t = 0;
   for (; t + 8 <= n; t += 8) store<u64>(dst + <usize>t, load<u64>(src + <usize>t));
@@ -20,7 +31,7 @@ function fillBytes(dst: usize, value: i32, n: i32): void {
 export function im2col_s8(
   inp: usize, inH: i32, inW: i32, ch: i32,
   kH: i32, kW: i32, sH: i32, sW: i32, dH: i32, dW: i32, padT: i32, padL: i32, outH: i32, outW: i32,
-  zIn: i32, out: usize, ldo: i32,
+  zIn: i32, out: usize, ldo: i32, over: i32,
 ): void {
   const rowBytes = inW * ch;
   const spanW = (kW - 1) * dW;
@@ -40,7 +51,8 @@ export function im2col_s8(
         }
         const src = inp + <usize>(iy * rowBytes);
         if (wholeRow) {
-          copyBytes(dst, src + <usize>(ix0 * ch), kW * ch);
+          if (over) copyOver(dst, src + <usize>(ix0 * ch), kW * ch);
+          else copyBytes(dst, src + <usize>(ix0 * ch), kW * ch);
           dst += <usize>(kW * ch);
           continue;
         }

@@ -10,6 +10,7 @@
  * NaN maps to Z. `factor` is S (divide) or fl(1/S) (multiply, xnnpack).
  */
 
+// @inline
 function round4(v: v128, xnn: bool): v128 {
   const n = f32x4.nearest(v);
   if (xnn) return n;
@@ -20,6 +21,7 @@ function round4(v: v128, xnn: bool): v128 {
   return v128.bitselect(away, n, tie);
 }
 
+// @inline
 function quant4(x: v128, factor: v128, xnn: bool, lo: v128, hi: v128, zp: v128): v128 {
   const v = xnn ? f32x4.mul(x, factor) : f32x4.div(x, factor);
   let r = round4(v, xnn);

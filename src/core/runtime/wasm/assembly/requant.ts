@@ -12,6 +12,7 @@
 import { MODE_DOUBLE, MODE_SINGLE, MODE_XNNPACK, MODE_DOUBLE_SCALAR } from './layout';
 
 /** hi32 of each doubled 64-bit lane of (lo, hi): floor(v / 2^31) for |v| < 2^62. */
+// @inline
 function high31(lo: v128, hi: v128): v128 {
   return i32x4.shuffle(i64x2.add(lo, lo), i64x2.add(hi, hi), 1, 3, 5, 7);
 }
@@ -46,6 +47,7 @@ export function mulSingleRounding(x: i32, m: i32, shift: i32): i32 {
   return <i32>((<i64>x * <i64>m + round) >> <i64>total);
 }
 
+// @inline
 function clampScalar(v: i32, hdr: usize): i32 {
   const zOut = load<i32>(hdr, 0);
   const qmin = load<i32>(hdr, 16);
@@ -81,6 +83,7 @@ function requantScalar4(x: v128, pp: usize, hdr: usize, mode: i32): v128 {
  * Four accumulators (bias included) → four output codes in [qmin, qmax] as i32 lanes.
  * `pp` is the channel group's parameter block, `hdr` the parameter header.
  */
+// @inline
 export function requant4(x: v128, pp: usize, hdr: usize, mode: i32): v128 {
   if (mode == MODE_XNNPACK) {
     // (float)acc · scale, clamped to [qmin − zOut, qmax − zOut], rounded half to even by the
