@@ -10,7 +10,7 @@ import { EventBus } from './events';
 import type { Envelope } from '../../shared/api/envelope';
 import { WorkspaceStore } from '../store';
 import { JobRunner } from '../jobs/runner';
-import { listDeviceRuns } from '../store/device-runs';
+import { lastToolFacts, listDeviceRuns } from '../store/device-runs';
 import type { DeviceService } from '../devices/service';
 
 export interface ServicesOptions {
@@ -83,7 +83,12 @@ export function createServices(options: ServicesOptions): Services {
       d.start();
       return d.list({ facts });
     },
-    'devices.get': async ({ serial, server }) => (await devices()).get(serial, server),
+    'devices.get': async ({ serial, server }) => {
+      const info = await (await devices()).get(serial, server);
+      // What benchmark_model said about NNAPI accelerators and the GPU comes from the device's runs.
+      if (info.facts && !info.facts.tool) return { ...info, facts: { ...info.facts, tool: lastToolFacts(openStore().db, info.server, info.serial) } };
+      return info;
+    },
     'deviceRuns.list': (req) => listDeviceRuns(openStore().db, req),
   };
   return {

@@ -8,7 +8,7 @@
  * a phone unplugged mid-matrix or a killed job; the experiment itself is still completed by the
  * runner in one transaction.
  */
-import type { DeviceRun } from '../../shared/api/contract';
+import type { DeviceFacts, DeviceRun } from '../../shared/api/contract';
 import { openDatabase, type Db } from './database';
 import { newId } from './index';
 
@@ -128,6 +128,23 @@ export function listDeviceRuns(db: Db, filter: DeviceRunFilter = {}): DeviceRun[
     .prepare(`SELECT ${cols} FROM device_runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, rowid LIMIT ?`)
     .all(...args, filter.limit ?? 200) as DeviceRunRow[];
   return rows.map(fromRow);
+}
+
+/**
+ * What the benchmark tool last reported about a device's NNAPI accelerators and GPU (kept in the
+ * device facts of its runs), or null when no run has said.
+ */
+export function lastToolFacts(db: Db, server: string, serial: string): DeviceFacts['tool'] {
+  const rows = db.prepare('SELECT device_json FROM device_runs WHERE server=? AND serial=? ORDER BY created_at DESC, rowid DESC LIMIT 50').all(server, serial) as { device_json: string }[];
+  for (const r of rows) {
+    try {
+      const tool = (JSON.parse(r.device_json) as { tool?: DeviceFacts['tool'] }).tool;
+      if (tool) return tool;
+    } catch {
+      /* a damaged row says nothing */
+    }
+  }
+  return null;
 }
 
 /** The experiment a job records (device runs are linked to it). */

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServices } from '../../../src/main/services';
 import { WorkspaceStore } from '../../../src/main/store';
 import { listDeviceRuns } from '../../../src/main/store/device-runs';
 import { DeviceListing } from '../../../src/shared/api/contract';
@@ -109,6 +110,14 @@ describe('quantlab devices / bench', () => {
       expect(store.getExperiment(out.experimentId).model!.sha256).toBe(store.getExperiment(desk.experimentId).model!.sha256);
     } finally {
       store.close();
+    }
+    // The device's facts through the services include what the tool reported in those runs.
+    const services = createServices({ workspaceDir: workspace, transport: 'web', adbServers: [adb.address.label], log: () => {} });
+    try {
+      const got = await services.call('devices.get', { serial: phone.serial });
+      expect(got).toMatchObject({ ok: true, result: { facts: { model: 'SimPhone 7', tool: { xnnpackDelegateCreated: true, gpuDelegateCreated: false } } } });
+    } finally {
+      await services.close();
     }
   });
 
