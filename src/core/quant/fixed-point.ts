@@ -184,3 +184,34 @@ export function xnnpackRequantize(acc: number, scale: number): number {
 
 /** lrintf(v) for a float32 value v: round half to even. */
 export const lrintf = roundHalfToEven;
+
+// ---- 16-bit fixed point (TFLite's int8 HARD_SWISH) ----------------------------------------
+
+const INT16_MIN = -32768;
+const INT16_MAX = 32767;
+
+/** gemmlowp's int16 SaturatingRoundingDoublingHighMul: (a·b + nudge) / 2^15, nudge ±2^14, truncating. */
+export function saturatingRoundingDoublingHighMul16(a: number, b: number): number {
+  if (a === INT16_MIN && b === INT16_MIN) return INT16_MAX;
+  const ab = a * b;
+  const nudge = ab >= 0 ? 16384 : 1 - 16384;
+  return ((ab + nudge) / 32768) | 0; // |·| < 2^16: `| 0` truncates toward zero exactly
+}
+
+/** TFLite's SaturatingDoublingHighMul on int16: a·b / 2^15 truncated toward zero, no rounding. */
+export function saturatingDoublingHighMul16(a: number, b: number): number {
+  if (a === INT16_MIN && b === INT16_MIN) return INT16_MAX;
+  return ((a * b) / 32768) | 0;
+}
+
+/** TFLite's SaturatingLeftShift on int16: value·2^amount clamped to int16. */
+export function saturatingLeftShift16(value: number, amount: number): number {
+  const r = value * 2 ** amount;
+  return r > INT16_MAX ? INT16_MAX : r < INT16_MIN ? INT16_MIN : r;
+}
+
+/** TFLite's DownScaleInt32ToInt16Multiplier: (m + 2^15) >> 16, saturating near INT32_MAX. */
+export function downScaleInt32ToInt16Multiplier(m: number): number {
+  if (m >= INT32_MAX - 32768) return INT16_MAX;
+  return Math.floor((m + 32768) / 65536);
+}

@@ -1024,3 +1024,33 @@ describe('LOGISTIC and TANH int8 (256-entry tables)', () => {
     expect(() => Interpreter.prepare(m.subgraphs[0])).toThrowError(/TANH needs scale 0\.0078125 and zero point 0/);
   });
 });
+
+// ---- SOFTMAX, HARD_SWISH (builtin kernels) ------------------------------------------------
+
+describe('SOFTMAX and HARD_SWISH int8 (the builtin kernels run them)', () => {
+  for (let seed = 1; seed <= 8; seed++) {
+    it(`SOFTMAX seed ${seed}`, () => {
+      const r = rng(21000 + seed);
+      const rank = randInt(r, 1, 4);
+      const shape = Array.from({ length: rank }, () => randInt(r, 1, 9));
+      const si = f32(2 ** (-7 + 5 * r()));
+      const beta = pick(r, [1, 1, 0.5, 2.5]);
+      const x = randQ(r, size(shape));
+      const m = singleOpModel({ type: 'SOFTMAX', options: { beta }, inputs: [{ dtype: 'int8', shape, quant: perTensor(si, randInt(r, -20, 20)) }], outputs: [{ dtype: 'int8', quant: perTensor(1 / 256, -128) }] });
+      const want = theirs('SOFTMAX', m, [x], 'SOFTMAX');
+      for (const mode of ARITHMETICS) same('SOFTMAX', ours(m, [x], mode as RoundingMode), want, mode);
+    });
+  }
+
+  for (let seed = 1; seed <= 8; seed++) {
+    it(`HARD_SWISH seed ${seed}: every input value`, () => {
+      const r = rng(21100 + seed);
+      const all = Int8Array.from({ length: 256 }, (_, i) => i - 128);
+      const si = f32(2 ** (-7 + 6 * r()));
+      const so = f32(si * (0.05 + 2 * r()));
+      const m = singleOpModel({ type: 'HARD_SWISH', options: {}, inputs: [{ dtype: 'int8', shape: [256], quant: perTensor(si, randInt(r, -60, 60)) }], outputs: [{ dtype: 'int8', shape: [256], quant: perTensor(so, randInt(r, -100, 20)) }] });
+      const want = theirs('HARD_SWISH', m, [all], 'HARD_SWISH');
+      for (const mode of ARITHMETICS) same('HARD_SWISH', ours(m, [all], mode as RoundingMode), want, mode);
+    });
+  }
+});

@@ -13,7 +13,7 @@ import { depthToSpaceKernel } from './depth-to-space';
 import { depthwiseConv2dFloat32, depthwiseConv2dQuantized } from './depthwise-conv-2d';
 import { dequantizeFloat32 } from './dequantize';
 import { fullyConnectedFloat32, fullyConnectedQuantized } from './fully-connected';
-import { hardSwishFloat32 } from './hard-swish';
+import { hardSwishFloat32, hardSwishQuantized } from './hard-swish';
 import { leakyReluFloat32, leakyReluQuantized } from './leaky-relu';
 import { logisticFloat32, logisticQuantized } from './logistic';
 import { maxPool2dFloat32, maxPool2dQuantized } from './max-pool-2d';
@@ -27,7 +27,7 @@ import { relu6Float32, relu6Quantized } from './relu6';
 import { reshapeKernel } from './reshape';
 import { resizeBilinearFloat32 } from './resize-bilinear';
 import { resizeNearestNeighborFloat32, resizeNearestNeighborQuantized } from './resize-nearest-neighbor';
-import { softmaxFloat32 } from './softmax';
+import { softmaxFloat32, softmaxQuantized } from './softmax';
 import { spaceToDepthKernel } from './space-to-depth';
 import { squeezeKernel } from './squeeze';
 import { subFloat32, subQuantized } from './sub';
@@ -84,4 +84,6 @@ export const ALL_KERNELS: readonly AnyKernelConfig[] = [
   transposeConvQuantized,
   logisticQuantized,
   tanhQuantized,
+  softmaxQuantized,
+  hardSwishQuantized,
 ];
