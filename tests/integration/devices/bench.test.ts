@@ -29,7 +29,7 @@ let tool: string;
 
 beforeAll(async () => {
   adb = await startAdbServer();
-  [phone, bare] = await Promise.all([attachSim(adb, { scenario: { durationMs: 10, nodes: modelOps } as never }), attachSim(adb, { scenario: { durationMs: 10 } as never })]);
+  [phone, bare] = await Promise.all([attachSim(adb, { scenario: { durationMs: 10, nodes: modelOps } }), attachSim(adb, { scenario: { durationMs: 10 } })]);
   tool = writeSimTool(tmp);
 }, 60_000);
 
@@ -78,7 +78,7 @@ describe('benchmark runs on a simulated phone', () => {
       ['modern', true, 'gpu'],
     ];
     for (const [format, percentiles, delegate] of variants) {
-      await phone.configure({ scenario: { format, percentiles, nodes: modelOps, durationMs: 10, delegates: { gpu: { delegated: modelOps - 3, partitions: 2 } } } as never });
+      await phone.configure({ scenario: { format, percentiles, nodes: modelOps, durationMs: 10, delegates: { gpu: { delegated: modelOps - 3, partitions: 2 } } } });
       const out = await s.run(bin, model, { delegate, threads: 2 }, settings);
       const what = `${format}${percentiles ? '+p' : ''} ${delegate}`;
       expect(out.status, what).toBe('completed');
@@ -116,7 +116,7 @@ describe('benchmark runs on a simulated phone', () => {
     const s = session(phone);
     const { path: bin } = await s.ensureTool(tool);
     const { path: model } = await s.ensureModel(modelBytes);
-    await phone.configure({ scenario: { format: 'modern', nodes: modelOps, durationMs: 10, delegates: { gpu: { delegated: modelOps - 2, partitions: 1, cpuOps: [5, modelOps - 1] } } } as never });
+    await phone.configure({ scenario: { format: 'modern', nodes: modelOps, durationMs: 10, delegates: { gpu: { delegated: modelOps - 2, partitions: 1, cpuOps: [5, modelOps - 1] } } } });
     const out = await s.run(bin, model, { delegate: 'gpu', threads: 1 }, { ...settings, profile: true });
     const prof = out.parse!.profile!;
     expect(out.argv).toContain('--enable_op_profiling=true');
@@ -127,13 +127,13 @@ describe('benchmark runs on a simulated phone', () => {
     const total = prof.runOrder.reduce((a, r) => a + (r.percent ?? 0), 0);
     expect(total).toBeGreaterThan(99.9);
 
-    await phone.configure({ scenario: { format: 'modern', nodes: modelOps, durationMs: 10, dynamicShapes: true } as never });
+    await phone.configure({ scenario: { format: 'modern', nodes: modelOps, durationMs: 10, dynamicShapes: true } });
     const fallback = await s.run(bin, model, { delegate: 'nnapi', threads: 1 }, settings);
     expect(fallback.status).toBe('completed');
     expect(fallback.parse!.delegation).toMatchObject({ staticShapeWarning: true, delegateNotApplied: true, nodesDelegated: 0 });
     expect(fallback.parse!.warnings.join('\n')).toContain('static-sized tensors');
 
-    await phone.configure({ scenario: { format: 'modern', nodes: modelOps, durationMs: 10 } as never });
+    await phone.configure({ scenario: { format: 'modern', nodes: modelOps, durationMs: 10 } });
     const wrong = await s.run(bin, model, { delegate: 'nnapi', threads: 1, accelerator: "no such 'dsp'" }, settings);
     expect(wrong.status).toBe('failed');
     expect(wrong.error).toMatch(/Could not find the specified NNAPI accelerator: no such 'dsp'.*The accelerators on this phone are: qti-dsp, qti-gpu, nnapi-reference\./);
@@ -154,7 +154,7 @@ describe('benchmark runs on a simulated phone', () => {
     const s = new DeviceBenchSession(adb.client, phone.serial, { log, timeouts: { stepMs: 400, runMs: 600 } });
     const { path: bin } = await session(phone).ensureTool(tool);
     const { path: model } = await session(phone).ensureModel(modelBytes);
-    await phone.configure({ scenario: { nodes: modelOps, durationMs: 10 } as never, faults: { hang: 'benchmark_model --graph' } });
+    await phone.configure({ scenario: { nodes: modelOps, durationMs: 10 }, faults: { hang: 'benchmark_model --graph' } });
     const t0 = Date.now();
     const hung = await s.run(bin, model, { delegate: 'cpu', threads: 1 }, settings);
     expect(Date.now() - t0).toBeLessThan(5_000);
@@ -169,7 +169,7 @@ describe('benchmark runs on a simulated phone', () => {
   it('a phone unplugged mid-matrix: finished runs kept, the one running and the rest failed with the reason', async () => {
     const workspace = path.join(tmp, 'ws');
     const services = createServices({ workspaceDir: workspace, transport: 'web', log: () => {} });
-    const sim = await attachSim(adb, { scenario: { durationMs: 150, nodes: modelOps } as never, faults: { unplugOnBenchmark: 2 } });
+    const sim = await attachSim(adb, { scenario: { durationMs: 150, nodes: modelOps }, faults: { unplugOnBenchmark: 2 } });
     try {
       const params: BenchParams = {
         modelPath: MODEL,

@@ -43,7 +43,7 @@ let tool: string;
 
 beforeAll(async () => {
   adb = await startAdbServer();
-  [phone, bare] = await Promise.all([attachSim(adb, { scenario: { durationMs: 10 } as never }), attachSim(adb, {})]);
+  [phone, bare] = await Promise.all([attachSim(adb, { scenario: { durationMs: 10 } }), attachSim(adb, {})]);
   tool = writeSimTool(tmp);
 }, 60_000);
 

@@ -32,7 +32,7 @@ beforeAll(async () => {
   // Live tracking starts with the first listing, before any phone is attached.
   const first = await services.call('devices.list', { facts: false });
   expect(first).toMatchObject({ ok: true });
-  [ready, locked] = await Promise.all([attachSim(a, { scenario: { durationMs: 10 } as never }), attachSim(b, { auth: 'on' })]);
+  [ready, locked] = await Promise.all([attachSim(a, { scenario: { durationMs: 10 } }), attachSim(b, { auth: 'on' })]);
 }, 60_000);
 
 afterAll(async () => {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { AdbServerClient } from '../../../src/main/devices/adb';
 import type { AdbServerAddress } from '../../../src/main/devices/servers';
 import { startSimDevice, type SimHandle } from '../../fixtures/sim-device/client';
-import type { SimConfig } from '../../fixtures/sim-device/device';
+import type { SimOptions } from '../../fixtures/sim-device/device';
 import { simBenchmarkBinary } from '../../fixtures/sim-device/shell';
 
 export const ADB = '/usr/bin/adb';
@@ -97,7 +97,7 @@ export async function startAdbServer(): Promise<AdbServerHandle> {
 }
 
 /** Starts a simulated device and `adb connect`s it (through adbkit); waits for the expected state. */
-export async function attachSim(server: AdbServerHandle, config: Partial<SimConfig> = {}, state = config.auth === 'on' ? 'unauthorized' : 'device'): Promise<SimHandle> {
+export async function attachSim(server: AdbServerHandle, config: SimOptions = {}, state = config.auth === 'on' ? 'unauthorized' : 'device'): Promise<SimHandle> {
   const sim = await startSimDevice(config);
   try {
     await server.client.connect('127.0.0.1', sim.port);
