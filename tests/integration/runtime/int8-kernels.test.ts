@@ -1054,3 +1054,45 @@ describe('SOFTMAX and HARD_SWISH int8 (the builtin kernels run them)', () => {
     });
   }
 });
+
+// ---- MEAN ---------------------------------------------------------------------------------
+
+describe('MEAN int8', () => {
+  const cases: { axes: number[]; keepDims: boolean; quant: 'diff' | 'same' | 'ties' | 'outside' }[] = [
+    { axes: [1, 2], keepDims: true, quant: 'diff' },
+    { axes: [1, 2], keepDims: false, quant: 'diff' },
+    { axes: [2, 1], keepDims: true, quant: 'ties' },
+    { axes: [2], keepDims: true, quant: 'diff' },
+    { axes: [1], keepDims: true, quant: 'diff' },
+    { axes: [-1], keepDims: false, quant: 'ties' },
+    { axes: [0, 1], keepDims: false, quant: 'diff' },
+    { axes: [3], keepDims: true, quant: 'same' },
+    { axes: [1, 3], keepDims: true, quant: 'same' },
+    { axes: [0], keepDims: true, quant: 'ties' },
+    { axes: [1, 2], keepDims: true, quant: 'outside' },
+  ];
+  cases.forEach(({ axes, keepDims, quant }, k) => {
+    it(`axes ${JSON.stringify(axes)} keepDims=${keepDims}, ${quant} quantization`, () => {
+      const r = rng(22000 + k);
+      const xs = [2, randInt(r, 2, 7), randInt(r, 2, 7), randInt(r, 1, 5)];
+      const si = f32(0.01 + 0.1 * r());
+      const zi = quant === 'ties' ? 0 : randInt(r, -30, 30);
+      const so = quant === 'same' ? si : quant === 'ties' ? si : quant === 'outside' ? f32(si * 2 ** -8.5) : f32(si * (0.3 + 2 * r()));
+      const zo = quant === 'same' ? zi : randInt(r, -30, 30) || 1;
+      const x = quant === 'outside' ? Int8Array.from({ length: size(xs) }, () => zi + randInt(r, -1, 1)) : randQ(r, size(xs));
+      const m = singleOpModel({
+        type: 'MEAN',
+        options: { keepDims },
+        inputs: [{ dtype: 'int8', shape: xs, quant: perTensor(si, zi) }, { dtype: 'int32', shape: [axes.length], data: Int32Array.from(axes) }],
+        outputs: [{ dtype: 'int8', quant: perTensor(so, zo) }],
+      });
+      const norm = axes.map((a) => (a < 0 ? a + 4 : a)).sort();
+      const ratio = toF32(si / so);
+      const delegated = ((norm.length === 2 && norm[0] === 1 && norm[1] === 2) || (norm.length === 1 && norm[0] === 2)) && ratio >= 2 ** -8 && ratio < 2 ** 8;
+      const want = theirs('MEAN', m, [x], delegated ? 'xnnpack' : 'MEAN');
+      same('MEAN', ours(m, [x], 'xnnpack'), want, delegated ? 'vs XNNPACK' : 'vs builtin');
+      if (!delegated) for (const mode of ['double-rounding', 'single-rounding'] as const) same('MEAN', ours(m, [x], mode), want, `${mode} = the builtin`);
+      if (quant === 'outside') expect([...(want as Int8Array)].filter((v) => v > -128 && v < 127).length).toBeGreaterThan(2); // not all saturated
+    });
+  });
+});

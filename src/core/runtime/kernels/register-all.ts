@@ -17,7 +17,7 @@ import { hardSwishFloat32, hardSwishQuantized } from './hard-swish';
 import { leakyReluFloat32, leakyReluQuantized } from './leaky-relu';
 import { logisticFloat32, logisticQuantized } from './logistic';
 import { maxPool2dFloat32, maxPool2dQuantized } from './max-pool-2d';
-import { meanFloat32 } from './mean';
+import { meanFloat32, meanQuantized } from './mean';
 import { mulFloat32, mulQuantized } from './mul';
 import { padFloat32, padQuantized } from './pad';
 import { preluFloat32, preluQuantized } from './prelu';
@@ -86,4 +86,5 @@ export const ALL_KERNELS: readonly AnyKernelConfig[] = [
   tanhQuantized,
   softmaxQuantized,
   hardSwishQuantized,
+  meanQuantized,
 ];
