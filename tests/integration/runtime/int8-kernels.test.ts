@@ -1096,3 +1096,53 @@ describe('MEAN int8', () => {
     });
   });
 });
+
+// ---- RESIZE_BILINEAR ----------------------------------------------------------------------
+
+describe('RESIZE_BILINEAR int8', () => {
+  /** TFLite's ResizeBilinearInteger written from its definition (Q10 coordinates, Q20 sum). */
+  function refTflite(x: Int8Array, xs: number[], oh: number, ow: number, align: boolean, half: boolean, mode: 'double-rounding' | 'single-rounding'): Int8Array {
+    const [N, H, W, C] = xs;
+    const scale10 = (i: number, o: number) => (align && o > 1 ? Math.trunc((1024 * (i - 1) + Math.trunc((o - 1) / 2)) / (o - 1)) : Math.trunc((1024 * i + Math.trunc(o / 2)) / o));
+    const sy = scale10(H, oh);
+    const sx = scale10(W, ow);
+    const axis = (v: number, size: number) => [Math.max(Math.trunc(v / 1024), 0), Math.min(Math.trunc((v + 1023) / 1024), size - 1)];
+    const y = new Int8Array(N * oh * ow * C);
+    let o = 0;
+    for (let n = 0; n < N; n++)
+      for (let i = 0; i < oh; i++) {
+        const vy = half ? i * sy + Math.trunc(sy / 2) - 512 : i * sy;
+        const [y0, y1] = axis(vy, H);
+        for (let j = 0; j < ow; j++) {
+          const vx = half ? j * sx + Math.trunc(sx / 2) - 512 : j * sx;
+          const [x0, x1] = axis(vx, W);
+          for (let c = 0; c < C; c++) {
+            const at = (yy: number, xx: number) => BigInt(x[((n * H + yy) * W + xx) * C + c]);
+            const dy = BigInt(vy - 1024 * y0);
+            const dx = BigInt(vx - 1024 * x0);
+            const v = at(y0, x0) * (1024n - dy) * (1024n - dx) + at(y1, x0) * dy * (1024n - dx) + at(y0, x1) * (1024n - dy) * dx + at(y1, x1) * dy * dx;
+            const q = mode === 'single-rounding' ? (v + (1n << 19n)) >> 20n : (v + (v > 0n ? 1n << 19n : -(1n << 19n))) / (1n << 20n);
+            y[o++] = Number(q);
+          }
+        }
+      }
+    return y;
+  }
+
+  const sizes: [number, number, number, number][] = [[4, 5, 8, 10], [5, 7, 3, 4], [3, 3, 7, 5], [8, 8, 16, 16], [6, 4, 6, 9], [2, 9, 5, 4]];
+  for (const [alignCorners, halfPixelCenters] of [[false, false], [true, false], [false, true]]) {
+    it(`alignCorners=${alignCorners} halfPixelCenters=${halfPixelCenters}: XNNPACK (Q11) and TFLite's integer kernel (Q10)`, () => {
+      const r = rng(23000 + (alignCorners ? 1 : 0) + (halfPixelCenters ? 2 : 0));
+      for (const [ih, iw, oh, ow] of sizes) {
+        const xs = [randInt(r, 1, 2), ih, iw, randInt(r, 1, 4)];
+        const q = perTensor(0.07, randInt(r, -10, 10));
+        const m = singleOpModel({ type: 'RESIZE_BILINEAR', options: { alignCorners, halfPixelCenters }, inputs: [{ dtype: 'int8', shape: xs, quant: q }, { dtype: 'int32', shape: [2], data: Int32Array.from([oh, ow]) }], outputs: [{ dtype: 'int8', quant: q }] });
+        const x = randQ(r, size(xs));
+        same('RESIZE_BILINEAR', ours(m, [x], 'xnnpack'), theirs('RESIZE_BILINEAR', m, [x], 'xnnpack'), 'vs XNNPACK');
+        for (const mode of ['double-rounding', 'single-rounding'] as const) {
+          same('RESIZE_BILINEAR (TFLite integer reference)', ours(m, [x], mode), refTflite(x, xs, oh, ow, alignCorners, halfPixelCenters, mode), mode);
+        }
+      }
+    });
+  }
+});

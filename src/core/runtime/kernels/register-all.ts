@@ -25,7 +25,7 @@ import { quantizeFloat32, quantizeRequantize } from './quantize';
 import { reluFloat32, reluQuantized } from './relu';
 import { relu6Float32, relu6Quantized } from './relu6';
 import { reshapeKernel } from './reshape';
-import { resizeBilinearFloat32 } from './resize-bilinear';
+import { resizeBilinearFloat32, resizeBilinearQuantized } from './resize-bilinear';
 import { resizeNearestNeighborFloat32, resizeNearestNeighborQuantized } from './resize-nearest-neighbor';
 import { softmaxFloat32, softmaxQuantized } from './softmax';
 import { spaceToDepthKernel } from './space-to-depth';
@@ -87,4 +87,5 @@ export const ALL_KERNELS: readonly AnyKernelConfig[] = [
   softmaxQuantized,
   hardSwishQuantized,
   meanQuantized,
+  resizeBilinearQuantized,
 ];
