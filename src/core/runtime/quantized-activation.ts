@@ -74,7 +74,7 @@ export function prepareQuantizedLeakyRelu(label: string, input: PreparedTensor, 
   const a = f(alpha);
   const pos = f(qx.scale / qy.scale);
   const neg = f(pos * a);
-  const delegated = input.dtype === 'int8' && output.dtype === 'int8' && pos >= 2 ** -8 && pos <= 2 ** 7 && Math.abs(neg) >= 2 ** -8 && Math.abs(neg) <= 2 ** 7;
+  const delegated = input.dtype !== 'int16' && output.dtype === input.dtype && pos >= 2 ** -8 && pos <= 2 ** 7 && Math.abs(neg) >= 2 ** -8 && Math.abs(neg) <= 2 ** 7;
   const arithmetic = arithmeticFor(rounding, delegated, 'double-rounding');
   return {
     arithmetic,

@@ -77,13 +77,13 @@ export function prepareQuantizedBinary(
   let xScale = 0;
   if (op === 'mul') {
     const m = f(f(qa.scale * qb.scale) / qy.scale);
-    delegated = out.dtype === 'int8' && rangeOk && m >= 2 ** -16 && m < 256;
+    delegated = rangeOk && m >= 2 ** -16 && m < 256;
     xScale = m;
     rq = makeRequantizer(arithmeticFor(rounding, delegated, 'double-rounding'), [m], [m]);
   } else {
     const ra = f(qa.scale / qy.scale);
     const rb = f(qb.scale / qy.scale);
-    delegated = out.dtype === 'int8' && rangeOk && ra >= 2 ** -10 && ra < 256 && rb >= 2 ** -10 && rb < 256;
+    delegated = rangeOk && ra >= 2 ** -10 && ra < 256 && rb >= 2 ** -10 && rb < 256;
     const twiceMax = 2 * Math.max(qa.scale, qb.scale); // a float32 doubled: exact
     rq = makeRequantizer(
       arithmeticFor(rounding, delegated, 'double-rounding'),

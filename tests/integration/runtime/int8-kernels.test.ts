@@ -128,8 +128,8 @@ const ARITHMETICS: RefArithmetic[] = ['double-rounding', 'single-rounding', 'xnn
  * The delegate declines an op whose fused activation collapses to an empty range in XNNPACK's
  * rounding (measured: RELU6 with scale 12, RELU_N1_TO_1 with scale 2, RELU with zero point 127).
  */
-function xnnRangeOk(act: FusedActivation, so: number, zo: number): boolean {
-  const [lo, hi] = activationBoundsRef(act, so, zo, -128, 127, 'xnnpack');
+function xnnRangeOk(act: FusedActivation, so: number, zo: number, qmin = -128, qmax = 127): boolean {
+  const [lo, hi] = activationBoundsRef(act, so, zo, qmin, qmax, 'xnnpack');
   return act === 'NONE' || lo < hi;
 }
 
@@ -1145,4 +1145,96 @@ describe('RESIZE_BILINEAR int8', () => {
       }
     });
   }
+});
+
+// ---- the older uint8 scheme ----------------------------------------------------------------
+
+describe('uint8 scheme (asymmetric uint8 weights and activations, per tensor)', () => {
+  function randU(r: () => number, n: number, lo = 0, hi = 255): Uint8Array {
+    return Uint8Array.from({ length: n }, () => randInt(r, lo, hi));
+  }
+
+  for (const type of ['CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED'] as const) {
+    for (let seed = 1; seed <= 8; seed++) {
+      const ties = seed > 5;
+      it(`${type} uint8 seed ${seed}${ties ? ' (power-of-two multipliers)' : ''}`, () => {
+        const r = rng(24000 + seed + type.length * 100);
+        const fc = type === 'FULLY_CONNECTED';
+        const dw = type === 'DEPTHWISE_CONV_2D';
+        const xs = fc ? [randInt(r, 1, 4), randInt(r, 1, 40)] : [1, randInt(r, 4, 10), randInt(r, 4, 10), randInt(r, 1, 6)];
+        const mult = dw ? pick(r, [1, 2]) : 1;
+        const outC = fc ? randInt(r, 1, 16) : dw ? xs[3] * mult : randInt(r, 1, 8);
+        const ws = fc ? [outC, xs[1]] : dw ? [1, randInt(r, 1, 4), randInt(r, 1, 4), outC] : [outC, randInt(r, 1, 4), randInt(r, 1, 4), xs[3]];
+        const taps = fc ? xs[1] : dw ? ws[1] * ws[2] : ws[1] * ws[2] * ws[3];
+        const si = scaleOf(r, ties, 1 / 256, 1 / 16);
+        const sw = scaleOf(r, ties, 1 / 512, 1 / 32);
+        const zi = ties ? 128 + randInt(r, -4, 4) : randInt(r, 60, 200);
+        const zw = ties ? 128 : randInt(r, 90, 160);
+        const accStd = Math.sqrt(taps) * (ties ? 14 : 74) * (ties ? 9 : 60);
+        const so = ties ? 2 ** Math.round(Math.log2((si * sw * accStd) / 40)) : f32(((si * sw * accStd) / 40) * (0.5 + r()));
+        const zo = randInt(r, 80, 180);
+        const act = pick(r, ACTS);
+        const x = randU(r, size(xs), ties ? zi - 24 : 0, ties ? zi + 24 : 255);
+        const w = randU(r, size(ws), ties ? zw - 15 : 0, ties ? zw + 15 : 255);
+        const bias = Int32Array.from({ length: outC }, () => randInt(r, -Math.round(accStd), Math.round(accStd)));
+        const inputs = (dynamic: boolean): (TensorSpec | null)[] => [
+          { dtype: 'uint8', shape: xs, quant: perTensor(si, zi) },
+          dynamic ? { dtype: 'uint8', shape: ws, quant: perTensor(sw, zw) } : { dtype: 'uint8', shape: ws, data: w, quant: perTensor(sw, zw) },
+          { dtype: 'int32', shape: [outC], data: bias, quant: perTensor(si * sw, 0) },
+        ];
+        const outputs = [{ dtype: 'uint8' as const, quant: perTensor(so, zo) }];
+        const conv = { padding: 'SAME' as const, strideH: 1, strideW: 1, dilationHFactor: 1, dilationWFactor: 1, fusedActivationFunction: act };
+        const spec = (dynamic: boolean): SingleOpSpec =>
+          fc
+            ? { type, options: { fusedActivationFunction: act, keepNumDims: false, weightsFormat: 'DEFAULT', asymmetricQuantizeInputs: false }, inputs: inputs(dynamic), outputs }
+            : dw
+              ? { type, options: { ...conv, depthMultiplier: mult }, inputs: inputs(dynamic), outputs }
+              : { type, options: conv, inputs: inputs(dynamic), outputs };
+        const constant = singleOpModel(spec(false));
+        const dynamic = singleOpModel(spec(true));
+        const delegated = xnnRangeOk(act, so, zo, 0, 255);
+        same(`${type} uint8`, ours(constant, [x], 'xnnpack'), theirs(`${type} uint8`, constant, [x], delegated ? 'xnnpack' : type), 'constant weights');
+        const builtin = theirs(`${type} uint8`, dynamic, [x, w], type);
+        same(`${type} uint8`, ours(dynamic, [x, w], 'xnnpack'), builtin, 'dynamic weights (builtin)');
+        // uint8 builtin convolutions go through gemmlowp's output stage: double rounding
+        same(`${type} uint8`, ours(dynamic, [x, w], 'double-rounding'), builtin, 'dynamic weights vs double rounding');
+      });
+    }
+  }
+
+  for (const op of ['ADD', 'SUB', 'MUL'] as const) {
+    it(`${op} uint8 (XNNPACK)`, () => {
+      const r = rng(24500 + op.length);
+      for (const [as, bs] of BINARY_SHAPES.slice(0, 4)) {
+        const sa = scaleOf(r, false, 1 / 64, 1 / 4);
+        const sb = scaleOf(r, false, 1 / 64, 1 / 4);
+        const so = op === 'MUL' ? f32(sa * sb * (1 + 8 * r())) : f32(Math.max(sa, sb) * (0.5 + r()));
+        const act = pick(r, ACTS);
+        const inputs: TensorSpec[] = [{ dtype: 'uint8', shape: as, quant: perTensor(sa, randInt(r, 100, 150)) }, { dtype: 'uint8', shape: bs, quant: perTensor(sb, randInt(r, 100, 150)) }];
+        const outputs = [{ dtype: 'uint8' as const, quant: perTensor(so, randInt(r, 100, 150)) }];
+        const m = op === 'MUL' ? singleOpModel({ type: 'MUL', options: { fusedActivationFunction: act }, inputs, outputs }) : singleOpModel({ type: op, options: { fusedActivationFunction: act, potScaleInt16: false }, inputs, outputs });
+        const a = randU(r, size(as));
+        const b = randU(r, size(bs));
+        same(`${op} uint8`, ours(m, [a, b], 'xnnpack'), theirs(`${op} uint8`, m, [a, b], 'xnnpack'), 'vs XNNPACK');
+      }
+    });
+  }
+
+  it('MAX_POOL_2D, AVERAGE_POOL_2D and QUANTIZE uint8 → uint8', () => {
+    const r = rng(24600);
+    const xs = [1, 7, 6, 3];
+    const q = perTensor(0.05, 131);
+    for (const type of ['MAX_POOL_2D', 'AVERAGE_POOL_2D'] as const) {
+      const m = singleOpModel({ type, options: { padding: 'SAME', strideH: 2, strideW: 2, filterHeight: 3, filterWidth: 2, fusedActivationFunction: 'RELU6' }, inputs: [{ dtype: 'uint8', shape: xs, quant: q }], outputs: [{ dtype: 'uint8', quant: q }] });
+      const x = randU(r, size(xs));
+      same(`${type} uint8`, ours(m, [x], 'xnnpack'), theirs(`${type} uint8`, m, [x], type === 'MAX_POOL_2D' ? 'xnnpack' : type), 'vs the interpreter');
+    }
+    const x = randU(r, 200);
+    for (const [so, zo] of [[0.07, 120], [0.025, 3]]) {
+      const m = singleOpModel({ type: 'QUANTIZE', options: {}, inputs: [{ dtype: 'uint8', shape: [200], quant: q }], outputs: [{ dtype: 'uint8', shape: [200], quant: perTensor(so, zo) }] });
+      same('QUANTIZE uint8', ours(m, [x], 'xnnpack'), theirs('QUANTIZE uint8', m, [x], 'xnnpack'), 'uint8 → uint8');
+    }
+    const toI8 = singleOpModel({ type: 'QUANTIZE', options: {}, inputs: [{ dtype: 'uint8', shape: [200], quant: q }], outputs: [{ dtype: 'int8', shape: [200], quant: perTensor(0.05, 3) }] });
+    same('QUANTIZE uint8', ours(toI8, [x], 'xnnpack'), theirs('QUANTIZE uint8', toI8, [x], 'QUANTIZE'), 'uint8 → int8 (builtin)');
+  });
 });

@@ -216,7 +216,8 @@ function convPixel(
  * |acc| ≤ kH·kW·inC·255·255 + |bias|: int32 suffices for any realistic filter; the sum is
  * wrapped to int32 like TFLite's accumulator. Which requantization runs is the interpreter's
  * rounding option (quantized-util.ts): XNNPACK takes constant-weight convolutions that have a
- * constant bias; TFLite's builtin int8 convolution goes through ruy and rounds once.
+ * constant bias (int8 and uint8); TFLite's builtin int8 convolution goes through ruy and rounds
+ * once, its uint8 convolution through gemmlowp's output stage and rounds twice (measured).
  */
 export interface Conv2dQuantState extends ConvGeometry {
   inputZp: number;
@@ -261,7 +262,7 @@ export const conv2dQuantized = defineKernel<'CONV_2D', Conv2dQuantState>({
     const w = channelScales(label, filter, outC, 0, 'filter');
     // The XNNPACK delegate takes a convolution with a constant filter and a constant bias (a
     // missing bias is the zero constant QuantLab's writer adds).
-    const delegated = filter.data !== undefined && (bias === null || bias.data !== undefined) && !uint8;
+    const delegated = filter.data !== undefined && (bias === null || bias.data !== undefined);
     const state: Conv2dQuantState = {
       batches, inH, inW, inC, outH, outW, outC, kH, kW,
       strideH: o.strideH,
@@ -276,7 +277,7 @@ export const conv2dQuantized = defineKernel<'CONV_2D', Conv2dQuantState>({
       bias: biasValues(label, bias, outC),
       dynamicWeights: !filter.data,
       dynamicBias: bias !== null && !bias.data,
-      epilogue: convEpilogue(label, rounding, delegated, 'single-rounding', input, w.scales, outputs[0], o.fusedActivationFunction, uint8),
+      epilogue: convEpilogue(label, rounding, delegated, uint8 ? 'double-rounding' : 'single-rounding', input, w.scales, outputs[0], o.fusedActivationFunction, uint8),
     };
     if (filter.data) offsetWeights(filter.data as QuantData, state.weights, w.zeroPoints, kH * kW * inC);
     return { outputShapes: [[batches, outH, outW, outC]], state };

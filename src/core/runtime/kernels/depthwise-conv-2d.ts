@@ -253,7 +253,7 @@ export const depthwiseConv2dQuantized = defineKernel<'DEPTHWISE_CONV_2D', Depthw
     }
     const uint8 = input.dtype === 'uint8';
     const w = channelScales(label, filter, outC, 3, 'filter');
-    const delegated = filter.data !== undefined && (bias === null || bias.data !== undefined) && !uint8;
+    const delegated = filter.data !== undefined && (bias === null || bias.data !== undefined);
     const state: DepthwiseConv2dQuantState = {
       batches, inH, inW, inC, outH, outW, outC, multiplier, kH, kW,
       strideH: o.strideH,

@@ -95,7 +95,8 @@ export const fullyConnectedFloat32 = defineKernel<'FULLY_CONNECTED', FullyConnec
  * TFLite computes a per-tensor M from the float32 product S_x·S_w (its
  * GetQuantizedConvolutionMultipler), a per-channel M in double. In the default build the
  * XNNPACK delegate takes constant per-tensor weights only; per-channel weights and weights
- * computed at run time go to TFLite's builtin kernel (ruy, single rounding).
+ * computed at run time go to TFLite's builtin kernel (int8: ruy, single rounding; uint8:
+ * gemmlowp, double rounding — measured).
  */
 export interface FullyConnectedQuantState {
   batches: number;
@@ -140,7 +141,7 @@ export const fullyConnectedQuantized = defineKernel<'FULLY_CONNECTED', FullyConn
     const outShape = op.options.keepNumDims ? [...input.shape.slice(0, -1), outD] : [batches, outD];
     const uint8 = input.dtype === 'uint8';
     const w = channelScales(label, weights, outD, 0, 'weights');
-    const delegated = weights.data !== undefined && !w.perChannel && (bias === null || bias.data !== undefined) && !uint8;
+    const delegated = weights.data !== undefined && !w.perChannel && (bias === null || bias.data !== undefined);
     const state: FullyConnectedQuantState = {
       batches,
       inD,
@@ -151,7 +152,7 @@ export const fullyConnectedQuantized = defineKernel<'FULLY_CONNECTED', FullyConn
       bias: biasValues(label, bias, outD),
       dynamicWeights: !weights.data,
       dynamicBias: bias !== null && !bias.data,
-      epilogue: convEpilogue(label, rounding, delegated, 'single-rounding', input, w.scales, outputs[0], op.options.fusedActivationFunction, !w.perChannel),
+      epilogue: convEpilogue(label, rounding, delegated, uint8 ? 'double-rounding' : 'single-rounding', input, w.scales, outputs[0], op.options.fusedActivationFunction, !w.perChannel),
     };
     if (weights.data) offsetRows(weights.data as QuantData, state.weights, w.zeroPoints, inD);
     return { outputShapes: [outShape], state };

@@ -86,7 +86,7 @@ export const maxPool2dQuantized = defineKernel<'MAX_POOL_2D', MaxPool2dQuantStat
     const g = poolGeometry(label, input, op.options);
     const q = requireSameQuant(label, input, outputs[0]);
     const o = op.options;
-    const delegated = input.dtype === 'int8' && xnnpackRangeUsable(label, o.fusedActivationFunction, q, input.dtype) && o.strideH <= o.filterHeight && o.strideW <= o.filterWidth && !(o.filterHeight === 1 && o.filterWidth === 1 && (o.strideH > 1 || o.strideW > 1));
+    const delegated = input.dtype !== 'int16' && xnnpackRangeUsable(label, o.fusedActivationFunction, q, input.dtype) && o.strideH <= o.filterHeight && o.strideW <= o.filterWidth && !(o.filterHeight === 1 && o.filterWidth === 1 && (o.strideH > 1 || o.strideW > 1));
     const range = quantizedActivationRange(label, o.fusedActivationFunction, q, input.dtype, arithmeticFor(rounding, delegated, 'double-rounding'));
     return { outputShapes: [[g.batches, g.outH, g.outW, g.channels]], state: { g, min: range.min, max: range.max } };
   },

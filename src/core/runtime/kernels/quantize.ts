@@ -131,7 +131,7 @@ export const quantizeRequantize = defineKernel<'QUANTIZE', RequantizeState>({
     const qx = tensorQuant(label, input, 'input');
     const qy = tensorQuant(label, out, 'output');
     const ratio = Math.fround(qx.scale / qy.scale);
-    const delegated = input.dtype === 'int8' && out.dtype === 'int8' && ratio >= 2 ** -8 && ratio <= 2 ** 7;
+    const delegated = (input.dtype === 'int8' || input.dtype === 'uint8') && out.dtype === input.dtype && ratio >= 2 ** -8 && ratio <= 2 ** 7;
     const arithmetic = arithmeticFor(rounding, delegated, 'double-rounding');
     const [qmin, qmax] = RANGES[out.dtype]!;
     return {
