@@ -171,3 +171,10 @@ export function activationBoundsRef(act: string, scale: number, zp: number, qmin
   const hi = fhi === Infinity ? qmax : Math.min(qmax, quant(fhi));
   return [lo, hi];
 }
+
+/** TFLite's int64-accumulator MultiplyByQuantizedMultiplier: Q15-reduced multiplier, one rounding (half up). */
+export function int64MultiplierRef(x: bigint, m0: bigint, shift: number): bigint {
+  const m15 = m0 < 0x7fff0000n ? (m0 + 32768n) >> 16n : 0x7fffn;
+  const s = BigInt(15 - shift);
+  return (x * m15 + (1n << (s - 1n))) >> s;
+}

@@ -215,3 +215,29 @@ export function downScaleInt32ToInt16Multiplier(m: number): number {
   if (m >= INT32_MAX - 32768) return INT16_MAX;
   return Math.floor((m + 32768) / 65536);
 }
+
+// ---- 64-bit accumulators (TFLite's int16x8 kernels) -------------------------------------
+
+/**
+ * TFLite's MultiplyByQuantizedMultiplier for an int64 accumulator (int16 activations × int8
+ * weights): the Q31 multiplier is first reduced to Q15, m₁₅ = (M0 + 2^15) >> 16 (0x7FFF when
+ * M0 ≥ 0x7FFF0000), then y = (x·m₁₅ + 2^(s−1)) >> s with s = 15 − shift. One rounding, half up;
+ * TFLite has this single form for every build. Exact for |x| < 2^47 (TFLite's stated range).
+ */
+export function multiplyByQuantizedMultiplierInt64(x: number, m0: number, shift: number): number {
+  const m15 = m0 < 0x7fff0000 ? Math.floor((m0 + 32768) / 65536) : 0x7fff;
+  const s = 15 - shift;
+  if (s < 1 || s > 62) throw new RangeError(`Multiplier shift ${shift} is outside the int64 kernels' range.`);
+  // x = xh·2^24 + xl, 0 ≤ xl < 2^24: the partial products stay below 2^53
+  const xl = x - Math.floor(x / 16777216) * 16777216;
+  const xh = (x - xl) / 16777216;
+  const a = xh * m15; // |a| < 2^24·2^15
+  const bl = xl * m15; // < 2^39
+  if (s >= 25) {
+    // x·m + 2^(s−1) = (a + floor(bl / 2^24) + 2^(s−25))·2^24 + (bl mod 2^24); the floor by 2^s
+    // drops the part below 2^24
+    return Math.floor((a + Math.floor(bl / 16777216) + 2 ** (s - 25)) / 2 ** (s - 24));
+  }
+  // s ≤ 24: a·2^(24−s) is an integer; the rest is small
+  return a * 2 ** (24 - s) + Math.floor((bl + 2 ** (s - 1)) / 2 ** s);
+}

@@ -10,6 +10,7 @@
  * XNNPACK, ADD and SUB: multipliers m_a = lrintf(fl(S_a / S_y)·2^k), m_b likewise (negated for
  * SUB), k = 20 − exponent(max |scale ratio|); y = Z_y + ((a − Z_a)·m_a + (b − Z_b)·m_b + 2^(k−1)) >> k.
  * MUL: y = Z_y + round_half_even(fl((a − Z_a)(b − Z_b) · fl(fl(S_a·S_b) / S_y))).
+ * int16 ADD/SUB with general scales: the same with 2^15 in place of 2^20.
  * The delegate takes ADD/SUB when both S_in / S_y lie in [2^-10, 2^8) and MUL when
  * S_a·S_b / S_y lies in [2^-16, 2^8), and the fused activation leaves a non-empty range in its
  * rounding; otherwise TFLite's builtin kernel runs (double rounding).
@@ -43,6 +44,8 @@ export interface QuantizedBinaryState {
   xShift: number;
   /** XNNPACK MUL: float32 scale. */
   xScale: number;
+  /** TFLite ADD/SUB: 2^20 (8-bit) or 2^15 (int16). */
+  leftShift: number;
 }
 
 /** Float32 exponent of a positive normal float32 value (floor(log2 v)). */
@@ -68,6 +71,8 @@ export function prepareQuantizedBinary(
   const qb = tensorQuant(label, b, 'second input');
   const qy = tensorQuant(label, out, 'output');
   const f = Math.fround;
+  // int16 ADD/SUB (general scales) shift by 15 instead of 20
+  const leftShift = out.dtype === 'int16' ? 15 : 20;
   const rangeOk = xnnpackRangeUsable(label, act, qy, out.dtype);
   let delegated: boolean;
   let rq: Requantizer;
@@ -84,10 +89,11 @@ export function prepareQuantizedBinary(
     const ra = f(qa.scale / qy.scale);
     const rb = f(qb.scale / qy.scale);
     delegated = rangeOk && ra >= 2 ** -10 && ra < 256 && rb >= 2 ** -10 && rb < 256;
+    if (out.dtype === 'int16') delegated = false; // the delegate takes no int16 op
     const twiceMax = 2 * Math.max(qa.scale, qb.scale); // a float32 doubled: exact
     rq = makeRequantizer(
       arithmeticFor(rounding, delegated, 'double-rounding'),
-      [qa.scale / twiceMax, qb.scale / twiceMax, twiceMax / (2 ** 20 * qy.scale)],
+      [qa.scale / twiceMax, qb.scale / twiceMax, twiceMax / (2 ** leftShift * qy.scale)],
       [0, 0, 0],
     );
     if (delegated) {
@@ -98,7 +104,7 @@ export function prepareQuantizedBinary(
   }
   const arithmetic = rq.arithmetic;
   const range = quantizedActivationRange(label, act, qy, out.dtype, arithmetic);
-  return { op, plan, arithmetic, za: qa.zeroPoint, zb: qb.zeroPoint, zy: qy.zeroPoint, min: range.min, max: range.max, rq, xa, xb, xShift, xScale };
+  return { op, plan, arithmetic, za: qa.zeroPoint, zb: qb.zeroPoint, zy: qy.zeroPoint, min: range.min, max: range.max, rq, xa, xb, xShift, xScale, leftShift: 2 ** leftShift };
 }
 
 /** One element: the quantized a ∘ b before the clamp. */
@@ -113,8 +119,8 @@ function element(s: QuantizedBinaryState, a: number, b: number): number {
     // (da·m_a + db·m_b + 2^(k−1)) >> k: |·| < 2^29, exact in doubles; floor = arithmetic shift
     return s.zy + Math.floor((da * s.xa + db * s.xb + 2 ** (s.xShift - 1)) / 2 ** s.xShift);
   }
-  const sa = requantize(da * 1048576, s.rq, 0);
-  const sb = requantize(db * 1048576, s.rq, 1);
+  const sa = requantize(da * s.leftShift, s.rq, 0);
+  const sb = requantize(db * s.leftShift, s.rq, 1);
   return s.zy + requantize(s.op === 'add' ? sa + sb : sa - sb, s.rq, 2);
 }
 

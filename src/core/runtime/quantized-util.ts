@@ -17,6 +17,7 @@ import type { DType, FusedActivation } from '../ir/types';
 import type { QuantizedMultiplier } from '../quant/fixed-point';
 import {
   multiplyByQuantizedMultiplierDouble,
+  multiplyByQuantizedMultiplierInt64,
   multiplyByQuantizedMultiplierSingle,
   quantizeMultiplier,
   roundHalfAwayFromZero,
@@ -25,8 +26,12 @@ import {
 } from '../quant/fixed-point';
 import type { OpSignature, PreparedTensor, RoundingMode } from './kernel';
 
-/** The arithmetic one kernel instance runs (see the file comment). */
-export type Arithmetic = 'double-rounding' | 'single-rounding' | 'xnnpack';
+/**
+ * The arithmetic one kernel instance runs (see the file comment); 'int16x8' is TFLite's one
+ * form for int16 activations with int8 weights and int64 accumulators (the delegate takes no
+ * int16 op), whatever the rounding mode.
+ */
+export type Arithmetic = 'double-rounding' | 'single-rounding' | 'xnnpack' | 'int16x8';
 
 /** Builtin-kernel rounding of the default TFLite build for an op the delegate declined. */
 export type BuiltinRounding = 'double-rounding' | 'single-rounding';
@@ -128,6 +133,8 @@ export function requantize(acc: number, r: Requantizer, c: number): number {
       return multiplyByQuantizedMultiplierSingle(acc, r.m0[c], r.shift[c]);
     case 'xnnpack':
       return xnnpackRequantize(acc, r.scale[c]);
+    case 'int16x8':
+      return multiplyByQuantizedMultiplierInt64(acc, r.m0[c], r.shift[c]);
   }
 }
 
@@ -227,9 +234,12 @@ export interface Epilogue {
   readonly max: number;
 }
 
-/** int32-wraps acc like TFLite's accumulator, requantizes for channel c, adds the zero point and clamps. */
+/**
+ * Wraps acc to int32 like TFLite's accumulator (int16x8 kernels accumulate in int64: no wrap),
+ * requantizes for channel c, adds the zero point and clamps.
+ */
 export function finish(acc: number, e: Epilogue, c: number): number {
-  const v = requantize(acc | 0, e.rq, c) + e.outZp;
+  const v = requantize(e.rq.arithmetic === 'int16x8' ? acc : acc | 0, e.rq, c) + e.outZp;
   return v < e.min ? e.min : v > e.max ? e.max : v;
 }
 
@@ -256,7 +266,8 @@ export function convEpilogue(
 ): Epilogue {
   const inQ = tensorQuant(label, input, 'input');
   const outQ = tensorQuant(label, output, 'output');
-  const arithmetic = arithmeticFor(mode, delegated && xnnpackRangeUsable(label, act, outQ, output.dtype), builtin);
+  const arithmetic: Arithmetic =
+    input.dtype === 'int16' ? 'int16x8' : arithmeticFor(mode, delegated && xnnpackRangeUsable(label, act, outQ, output.dtype), builtin);
   const f = Math.fround;
   const real = new Float64Array(weightScales.length);
   const xnn = new Float64Array(weightScales.length);

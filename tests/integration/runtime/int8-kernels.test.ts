@@ -19,7 +19,7 @@ import type { FusedActivation, Model, Padding, QuantParams, TensorData } from '.
 import { Interpreter } from '../../../src/core/runtime/interpreter';
 import type { RoundingMode } from '../../../src/core/runtime/kernel';
 import type { RefArithmetic } from '../../helpers/bigint-reference';
-import { activationBoundsRef, requantizeRef } from '../../helpers/bigint-reference';
+import { activationBoundsRef, quantizeMultiplierRef, requantizeRef } from '../../helpers/bigint-reference';
 import type { TfliteOracle } from '../../helpers/tflite-oracle';
 import { loadOracle } from '../../helpers/tflite-oracle';
 import type { SingleOpSpec, TensorSpec } from '../../helpers/tflite-model';
@@ -1260,4 +1260,114 @@ describe('uint8 scheme (asymmetric uint8 weights and activations, per tensor)', 
     const toI8 = singleOpModel({ type: 'QUANTIZE', options: {}, inputs: [{ dtype: 'uint8', shape: [200], quant: q }], outputs: [{ dtype: 'int8', shape: [200], quant: perTensor(0.05, 3) }] });
     same('QUANTIZE uint8', ours(toI8, [x], 'xnnpack'), theirs('QUANTIZE uint8', toI8, [x], 'QUANTIZE'), 'uint8 → int8 (builtin)');
   });
+});
+
+// ---- int16x8 (int16 activations, int8 weights, int64 bias) --------------------------------
+
+describe('int16x8: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, SUB (builtin kernels only)', () => {
+  function randI16(r: () => number, n: number, lim: number): Int16Array {
+    return Int16Array.from({ length: n }, () => randInt(r, -lim, lim));
+  }
+  /** TFLite's int64-accumulator requantization, from the definition (BigInt). */
+  function rq64(acc: number, real: number, zo: number, lo: number, hi: number): number {
+    const q = quantizeMultiplierRef(real);
+    const m15 = q.m0 < 0x7fff0000n ? (q.m0 + 32768n) >> 16n : 0x7fffn;
+    const s = BigInt(15 - q.shift);
+    const v = Number((BigInt(acc) * m15 + (1n << (s - 1n))) >> s) + zo;
+    return Math.min(Math.max(v, lo), hi);
+  }
+
+  for (const type of ['CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED'] as const) {
+    for (let seed = 1; seed <= 5; seed++) {
+      it(`${type} int16x8 seed ${seed}`, () => {
+        const r = rng(25000 + seed + type.length * 100);
+        const fc = type === 'FULLY_CONNECTED';
+        const dw = type === 'DEPTHWISE_CONV_2D';
+        const xs = fc ? [randInt(r, 1, 4), randInt(r, 1, 40)] : [1, randInt(r, 4, 9), randInt(r, 4, 9), randInt(r, 1, 6)];
+        const outC = fc ? randInt(r, 1, 16) : dw ? xs[3] : randInt(r, 1, 8);
+        const ws = fc ? [outC, xs[1]] : dw ? [1, randInt(r, 1, 3), randInt(r, 1, 3), outC] : [outC, randInt(r, 1, 3), randInt(r, 1, 3), xs[3]];
+        const perChannel = !fc;
+        const si = f32(2 ** -12 * (0.5 + r()));
+        const sw = Array.from({ length: perChannel ? outC : 1 }, () => f32(2 ** -7 * (0.5 + r())));
+        const taps = fc ? xs[1] : dw ? ws[1] * ws[2] : ws[1] * ws[2] * ws[3];
+        const accStd = Math.sqrt(taps) * 9000 * 73;
+        const so = f32((si * Math.max(...sw) * accStd) / 10000);
+        const act = pick(r, ACTS);
+        const x = randI16(r, size(xs), 16000);
+        const w = randQ(r, size(ws), -127, 127);
+        const bias = BigInt64Array.from({ length: outC }, () => BigInt(randInt(r, -Math.round(accStd), Math.round(accStd))));
+        const wq = perChannel ? perAxis(sw, dw ? 3 : 0) : perTensor(sw[0], 0);
+        const bq: QuantParams = perChannel ? { scale: sw.map((s) => si * s), zeroPoint: sw.map(() => 0), axis: 0 } : perTensor(si * sw[0], 0);
+        const inputs: (TensorSpec | null)[] = [
+          { dtype: 'int16', shape: xs, quant: perTensor(si, 0) },
+          { dtype: 'int8', shape: ws, data: w, quant: wq },
+          { dtype: 'int64', shape: [outC], data: bias, quant: bq },
+        ];
+        const outputs = [{ dtype: 'int16' as const, quant: perTensor(so, 0) }];
+        const conv = { padding: 'SAME' as const, strideH: 1, strideW: 1, dilationHFactor: 1, dilationWFactor: 1, fusedActivationFunction: act };
+        const m = singleOpModel(
+          fc
+            ? { type, options: { fusedActivationFunction: act, keepNumDims: false, weightsFormat: 'DEFAULT', asymmetricQuantizeInputs: false }, inputs, outputs }
+            : dw
+              ? { type, options: { ...conv, depthMultiplier: 1 }, inputs, outputs }
+              : { type, options: conv, inputs, outputs },
+        );
+        const want = theirs(`${type} int16x8`, m, [x], type) as Int16Array;
+        for (const mode of ARITHMETICS) same(`${type} int16x8`, ours(m, [x], mode as RoundingMode), want, mode);
+        // BigInt reference (same-padding, stride 1)
+        const [lo, hi] = activationBoundsRef(act, so, 0, -32768, 32767, 'double-rounding');
+        const ref = new Int16Array(want.length);
+        if (fc) {
+          const B = size(xs) / xs[1];
+          for (let b = 0; b < B; b++)
+            for (let o = 0; o < outC; o++) {
+              let acc = Number(bias[o]);
+              for (let i = 0; i < xs[1]; i++) acc += x[b * xs[1] + i] * w[o * xs[1] + i];
+              ref[b * outC + o] = rq64(acc, f32(si * sw[0]) / so, 0, lo, hi);
+            }
+        } else {
+          const [, H, W, C] = xs;
+          const [kH, kW] = [ws[1], ws[2]];
+          const pt = Math.floor((kH - 1) / 2);
+          const pl = Math.floor((kW - 1) / 2);
+          let i = 0;
+          for (let oy = 0; oy < H; oy++)
+            for (let ox = 0; ox < W; ox++)
+              for (let oc = 0; oc < outC; oc++) {
+                let acc = Number(bias[oc]);
+                for (let ky = 0; ky < kH; ky++)
+                  for (let kx = 0; kx < kW; kx++) {
+                    const iy = oy - pt + ky;
+                    const ix = ox - pl + kx;
+                    if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                    if (dw) acc += x[(iy * W + ix) * C + oc] * w[(ky * kW + kx) * outC + oc];
+                    else for (let ic = 0; ic < C; ic++) acc += x[(iy * W + ix) * C + ic] * w[((oc * kH + ky) * kW + kx) * C + ic];
+                  }
+                ref[i++] = rq64(acc, (si * sw[oc]) / so, 0, lo, hi);
+              }
+        }
+        same(`${type} int16x8 (BigInt reference)`, want, ref, 'the interpreter');
+      });
+    }
+  }
+
+  for (const op of ['ADD', 'SUB'] as const) {
+    it(`${op} int16 (general scales: 2^15 pre-shift)`, () => {
+      const r = rng(25500 + op.length);
+      for (const [as, bs] of BINARY_SHAPES) {
+        const sa = f32(2 ** -10 * (0.5 + r()));
+        const sb = f32(2 ** -10 * (0.5 + r()));
+        const so = f32(Math.max(sa, sb) * (0.7 + 2 * r()));
+        const m = singleOpModel({
+          type: op,
+          options: { fusedActivationFunction: pick(r, ACTS), potScaleInt16: false },
+          inputs: [{ dtype: 'int16', shape: as, quant: perTensor(sa, 0) }, { dtype: 'int16', shape: bs, quant: perTensor(sb, 0) }],
+          outputs: [{ dtype: 'int16', quant: perTensor(so, 0) }],
+        });
+        const a = randI16(r, size(as), 20000);
+        const b = randI16(r, size(bs), 20000);
+        same(`${op} int16`, ours(m, [a, b], 'xnnpack'), theirs(`${op} int16`, m, [a, b], op), 'vs builtin');
+      }
+    });
+  }
 });

@@ -235,7 +235,8 @@ export const conv2dQuantized = defineKernel<'CONV_2D', Conv2dQuantState>({
   flavour: 'int8',
   accepts: (sig) =>
     (sig.inputs[0] === 'int8' && sig.inputs[1] === 'int8' && (sig.inputs[2] ?? 'int32') === 'int32' && sig.outputs[0] === 'int8') ||
-    (sig.inputs[0] === 'uint8' && sig.inputs[1] === 'uint8' && (sig.inputs[2] ?? 'int32') === 'int32' && sig.outputs[0] === 'uint8'),
+    (sig.inputs[0] === 'uint8' && sig.inputs[1] === 'uint8' && (sig.inputs[2] ?? 'int32') === 'int32' && sig.outputs[0] === 'uint8') ||
+    (sig.inputs[0] === 'int16' && sig.inputs[1] === 'int8' && (sig.inputs[2] ?? 'int64') === 'int64' && sig.outputs[0] === 'int16'),
   prepare({ op, label, inputs, outputs, rounding }) {
     const input = requireInput(label, inputs, 0, 'data');
     const filter = requireInput(label, inputs, 1, 'filter');
@@ -262,7 +263,7 @@ export const conv2dQuantized = defineKernel<'CONV_2D', Conv2dQuantState>({
     const w = channelScales(label, filter, outC, 0, 'filter');
     // The XNNPACK delegate takes a convolution with a constant filter and a constant bias (a
     // missing bias is the zero constant QuantLab's writer adds).
-    const delegated = filter.data !== undefined && (bias === null || bias.data !== undefined);
+    const delegated = input.dtype !== 'int16' && filter.data !== undefined && (bias === null || bias.data !== undefined);
     const state: Conv2dQuantState = {
       batches, inH, inW, inC, outH, outW, outC, kH, kW,
       strideH: o.strideH,

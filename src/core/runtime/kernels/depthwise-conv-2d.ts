@@ -222,7 +222,8 @@ export const depthwiseConv2dQuantized = defineKernel<'DEPTHWISE_CONV_2D', Depthw
   flavour: 'int8',
   accepts: (sig) =>
     (sig.inputs[0] === 'int8' && sig.inputs[1] === 'int8' && (sig.inputs[2] ?? 'int32') === 'int32' && sig.outputs[0] === 'int8') ||
-    (sig.inputs[0] === 'uint8' && sig.inputs[1] === 'uint8' && (sig.inputs[2] ?? 'int32') === 'int32' && sig.outputs[0] === 'uint8'),
+    (sig.inputs[0] === 'uint8' && sig.inputs[1] === 'uint8' && (sig.inputs[2] ?? 'int32') === 'int32' && sig.outputs[0] === 'uint8') ||
+    (sig.inputs[0] === 'int16' && sig.inputs[1] === 'int8' && (sig.inputs[2] ?? 'int64') === 'int64' && sig.outputs[0] === 'int16'),
   prepare({ op, label, inputs, outputs, rounding }) {
     const input = requireInput(label, inputs, 0, 'data');
     const filter = requireInput(label, inputs, 1, 'filter');
@@ -253,7 +254,7 @@ export const depthwiseConv2dQuantized = defineKernel<'DEPTHWISE_CONV_2D', Depthw
     }
     const uint8 = input.dtype === 'uint8';
     const w = channelScales(label, filter, outC, 3, 'filter');
-    const delegated = filter.data !== undefined && (bias === null || bias.data !== undefined);
+    const delegated = input.dtype !== 'int16' && filter.data !== undefined && (bias === null || bias.data !== undefined);
     const state: DepthwiseConv2dQuantState = {
       batches, inH, inW, inC, outH, outW, outC, multiplier, kH, kW,
       strideH: o.strideH,

@@ -117,7 +117,8 @@ export const fullyConnectedQuantized = defineKernel<'FULLY_CONNECTED', FullyConn
   flavour: 'int8',
   accepts: (sig) =>
     (sig.inputs[0] === 'int8' && sig.inputs[1] === 'int8' && (sig.inputs[2] ?? 'int32') === 'int32' && sig.outputs[0] === 'int8') ||
-    (sig.inputs[0] === 'uint8' && sig.inputs[1] === 'uint8' && (sig.inputs[2] ?? 'int32') === 'int32' && sig.outputs[0] === 'uint8'),
+    (sig.inputs[0] === 'uint8' && sig.inputs[1] === 'uint8' && (sig.inputs[2] ?? 'int32') === 'int32' && sig.outputs[0] === 'uint8') ||
+    (sig.inputs[0] === 'int16' && sig.inputs[1] === 'int8' && (sig.inputs[2] ?? 'int64') === 'int64' && sig.outputs[0] === 'int16'),
   prepare({ op, label, inputs, outputs, rounding }) {
     const input = requireInput(label, inputs, 0, 'data');
     const weights = requireInput(label, inputs, 1, 'weights');
@@ -141,7 +142,7 @@ export const fullyConnectedQuantized = defineKernel<'FULLY_CONNECTED', FullyConn
     const outShape = op.options.keepNumDims ? [...input.shape.slice(0, -1), outD] : [batches, outD];
     const uint8 = input.dtype === 'uint8';
     const w = channelScales(label, weights, outD, 0, 'weights');
-    const delegated = weights.data !== undefined && !w.perChannel && (bias === null || bias.data !== undefined);
+    const delegated = input.dtype !== 'int16' && weights.data !== undefined && !w.perChannel && (bias === null || bias.data !== undefined);
     const state: FullyConnectedQuantState = {
       batches,
       inD,

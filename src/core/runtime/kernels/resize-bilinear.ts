@@ -148,7 +148,7 @@ export const resizeBilinearQuantized = defineKernel<'RESIZE_BILINEAR', ResizeBil
     requireSameQuant(label, input, outputs[0]);
     const [batches, inH, inW, channels] = input.shape;
     const [, outH, outW] = outShape;
-    const form = arithmeticFor(rounding, true, 'double-rounding');
+    const form = arithmeticFor(rounding, true, 'double-rounding') as ResizeBilinearQuantState['form'];
     const axis = form === 'xnnpack' ? xnnpackAxis : tfliteAxis;
     const [y0, y1, wy] = axis(inH, outH, alignCorners, halfPixelCenters);
     const [x0, x1, wx] = axis(inW, outW, alignCorners, halfPixelCenters);

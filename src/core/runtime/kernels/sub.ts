@@ -1,6 +1,7 @@
 /**
  * SUB: out = act(a − b) with numpy-style broadcasting (see ../broadcast.ts).
  */
+import { UnsupportedError } from '../../errors';
 import type { ActivationRange } from '../activation';
 import { activationRange, clampRange } from '../activation';
 import type { BroadcastPlan } from '../broadcast';
@@ -39,10 +40,13 @@ export const subFloat32 = defineKernel<'SUB', SubFloatState>({
 export const subQuantized = defineKernel<'SUB', QuantizedBinaryState>({
   opType: 'SUB',
   flavour: 'int8',
-  accepts: (sig) => (sig.inputs[0] === 'int8' || sig.inputs[0] === 'uint8') && sig.inputs[1] === sig.inputs[0] && sig.outputs[0] === sig.inputs[0],
+  accepts: (sig) => ['int8', 'uint8', 'int16'].includes(sig.inputs[0] ?? '') && sig.inputs[1] === sig.inputs[0] && sig.outputs[0] === sig.inputs[0],
   prepare({ op, label, inputs, outputs, rounding }) {
     const a = requireInput(label, inputs, 0, 'first');
     const b = requireInput(label, inputs, 1, 'second');
+    if (a.dtype === 'int16' && op.options.potScaleInt16) {
+      throw new UnsupportedError(`${label} uses TFLite's power-of-two int16 path (pot_scale_int16); QuantLab implements the general int16 path only.`);
+    }
     const state = prepareQuantizedBinary(label, 'sub', a, b, outputs[0], op.options.fusedActivationFunction, rounding);
     return { outputShapes: [state.plan.outShape], state };
   },

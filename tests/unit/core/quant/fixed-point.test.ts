@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import {
   frexp,
   multiplyByQuantizedMultiplierDouble,
+  multiplyByQuantizedMultiplierInt64,
   multiplyByQuantizedMultiplierSingle,
   quantizeMultiplier,
   roundHalfAwayFromZero,
@@ -18,6 +19,7 @@ import {
 } from '../../../../src/core/quant/fixed-point';
 import {
   doubleRoundingRef,
+  int64MultiplierRef,
   quantizeMultiplierRef,
   rdbpotRef,
   singleRoundingRef,
@@ -241,5 +243,37 @@ describe('requantization x → M·x, all three modes, exact for every int32 x', 
     // ties go to even; values above 2^24 are rounded to float32 first
     expect([-3, -1, 1, 3, 5].map((a) => xnnpackRequantize(a, 0.5) + 0)).toEqual([-2, 0, 0, 2, 2]);
     expect(xnnpackRequantize(2 ** 24 + 1, 1)).toBe(2 ** 24);
+  });
+});
+
+describe('int64 accumulators (int16x8 kernels): Q15-reduced multiplier, one rounding', () => {
+  it('matches the reference on 300,000 seeded (x, M) pairs with |x| < 2^47, and on power-of-two ties', () => {
+    const r = rng(71);
+    let n = 0;
+    const check = (x: number, m0: number, shift: number) => {
+      const ours = multiplyByQuantizedMultiplierInt64(x, m0, shift);
+      const ref = int64MultiplierRef(BigInt(x), BigInt(m0), shift);
+      // TFLite requires the result to fit int32; outside that only the reference is meaningful
+      if (ref >= -(2n ** 31n) && ref < 2n ** 31n && BigInt(ours) !== ref) throw new Error(`int64(${x}, ${m0}, ${shift}) = ${ours}, reference ${ref}`);
+      n++;
+    };
+    for (let i = 0; i < 3000; i++) {
+      const { m0, shift } = quantizeMultiplier(2 ** (-30 + 37 * r()) * (0.5 + r()));
+      if (shift < -31 || shift > 7) continue;
+      for (let j = 0; j < 100; j++) {
+        const bits = Math.floor(r() * 47);
+        const x = Math.floor((r() * 2 - 1) * 2 ** bits);
+        check(x, m0, shift);
+      }
+    }
+    for (let k = 0; k <= 31; k++) {
+      const { m0, shift } = quantizeMultiplier(2 ** -k);
+      for (let j = -5; j <= 5; j++) check(j * 2 ** Math.max(k - 1, 0) + (j % 2), m0, shift);
+      for (const x of [-(2 ** 46), 2 ** 46 - 1, -1, 1, -3 * 2 ** 20, 3 * 2 ** 20]) check(x, m0, shift);
+    }
+    expect(n).toBeGreaterThan(250_000);
+    // a negative tie rounds up: −1.5 → −1
+    const half = quantizeMultiplier(0.5);
+    expect(multiplyByQuantizedMultiplierInt64(-3, half.m0, half.shift)).toBe(-1);
   });
 });
