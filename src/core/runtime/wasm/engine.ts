@@ -10,7 +10,7 @@
  * no allocation. Growing the heap (an `alloc` past its size) replaces `buffer`: views made
  * before are detached, so allocate everything first (`heapGeneration` tells when it happened).
  *
- * Reads past the data: GEMM rows are read up to 1 byte past K and channel groups in 8/16-byte
+ * Reads past the data: GEMM rows are read up to 7 bytes past K and channel groups in 8/16-byte
  * slices, so up to 15 bytes after an operand may be read (never written); `alloc` leaves 16
  * bytes of slack after every block, so views of allocated blocks are always safe.
  */
@@ -37,6 +37,11 @@ export interface Int8EngineOptions {
   initialBytes?: number;
   /** The heap never grows past this (default 2 GiB). */
   maximumBytes?: number;
+  /**
+   * Another compiled build of the engine module (same layout version), for comparing builds
+   * side by side in one process; default the embedded one.
+   */
+  module?: WasmModule;
 }
 
 /** How a prepared op requantizes: which rounding, and whether the SIMD epilogue applies. */
@@ -56,8 +61,13 @@ export interface GemmPlan extends PlanInfo {
 
 export interface Conv2dPlan extends PlanInfo {
   readonly kind: 'conv2d';
-  /** 'direct': 1×1, stride 1, no padding, the GEMM reads the NHWC input itself; else im2col. */
-  readonly method: 'direct' | 'im2col';
+  /**
+   * 'direct': 1×1, stride 1, no padding: the GEMM reads the NHWC input itself;
+   * 'implicit': dilation 1: the GEMM packs each pixel's window rows straight from the input
+   * (padded once into a bordered copy when the window has padding);
+   * 'im2col': dilated windows, through an im2col buffer.
+   */
+  readonly method: 'direct' | 'implicit' | 'im2col';
   readonly inputLength: number;
   readonly outputLength: number;
 }
@@ -130,10 +140,12 @@ interface EngineExports {
   LAYOUT_VERSION: WasmGlobal;
   PARAM_HEADER_BYTES: WasmGlobal;
   PARAM_BLOCK_BYTES: WasmGlobal;
-  gemm_s8(a: number, lda: number, m: number, kp: number, b: number, n: number, params: number, mode: number, c: number, ldc: number): void;
+  gemm_s8(a: number, lda: number, m: number, kp: number, b: number, n: number, params: number, mode: number, c: number, ldc: number, scratch: number): void;
   dwconv_s8(inp: number, inH: number, inW: number, ch: number, kH: number, kW: number, sH: number, sW: number, padT: number, padL: number, outH: number, outW: number, w: number, params: number, mode: number, zIn: number, out: number, pairs: number, ibias: number): void;
+  conv_s8(inp: number, rowBytes: number, ch: number, kH: number, segPairs: number, sH: number, sW: number, outH: number, outW: number, b: number, n: number, params: number, mode: number, out: number, ldc: number, pack: number, trash: number): void;
+  pad_s8(inp: number, inH: number, inW: number, ch: number, padT: number, padL: number, hp: number, wp: number, zIn: number, out: number): void;
   im2col_s8(inp: number, inH: number, inW: number, ch: number, kH: number, kW: number, sH: number, sW: number, dH: number, dW: number, padT: number, padL: number, outH: number, outW: number, zIn: number, out: number, ldo: number, over: number): void;
-  maxpool_s8(inp: number, inH: number, inW: number, ch: number, kH: number, kW: number, sH: number, sW: number, padT: number, padL: number, outH: number, outW: number, qmin: number, qmax: number, out: number, scratch: number): void;
+  maxpool_s8(inp: number, inH: number, inW: number, ch: number, kH: number, kW: number, sH: number, sW: number, padT: number, padL: number, outH: number, outW: number, qmin: number, qmax: number, out: number): void;
   quantize_f32_s8(inp: number, n: number, factor: number, zp: number, qmin: number, qmax: number, xnn: number, out: number): void;
   dequantize_s8_f32(inp: number, n: number, scale: number, zp: number, out: number): void;
 }
@@ -287,8 +299,10 @@ function resolveDepthwise(label: string, spec: DepthwiseConv2dSpec): ReferenceWe
 
 interface WasmGemm extends GemmPlan {
   readonly owner: WasmInt8Engine;
-  /** Depth rounded up to even: bytes of each A row the kernel reads. */
+  /** Depth rounded up to even (the packed B's pairs). */
   readonly kp: number;
+  /** 8 · depth rounded up to 8 bytes where the kernel packs blocks of 4 A rows. */
+  readonly aPackPtr: number;
   readonly bPtr: number;
   readonly pPtr: number;
   readonly mode: number;
@@ -299,7 +313,15 @@ interface WasmConv extends Conv2dPlan {
   readonly gemmPlan: WasmGemm;
   readonly g: ReferenceConvGeometry;
   readonly zIn: number;
+  /** im2col: the im2col rows. */
   readonly scratchPtr: number;
+  /** implicit: ceil(kW·C / 2), the padded copy (0: none) and its size, the pack and trash rows. */
+  readonly segPairs: number;
+  readonly padPtr: number;
+  readonly padH: number;
+  readonly padW: number;
+  readonly packPtr: number;
+  readonly trashPtr: number;
 }
 
 interface WasmDepthwise extends DepthwiseConv2dPlan {
@@ -318,19 +340,17 @@ class WasmInt8Engine extends HeapEngine implements Int8Engine {
   readonly backend = 'wasm-simd128' as const;
   readonly memory: WasmMemory;
   private readonly x: EngineExports;
-  private readonly scratchPtr: number;
 
-  constructor(initialBytes: number, maxBytes: number) {
+  constructor(initialBytes: number, maxBytes: number, module: WasmModule) {
     super(maxBytes);
     const api = wasmApi()!;
     this.memory = new api.Memory({ initial: Math.max(1, Math.ceil(initialBytes / PAGE)), maximum: Math.ceil(maxBytes / PAGE) });
-    const instance = new api.Instance(engineModule(), { env: { memory: this.memory } });
+    const instance = new api.Instance(module, { env: { memory: this.memory } });
     this.x = instance.exports as unknown as EngineExports;
     const layout = [this.x.LAYOUT_VERSION.value, this.x.PARAM_HEADER_BYTES.value, this.x.PARAM_BLOCK_BYTES.value];
     if (layout[0] !== LAYOUT_VERSION || layout[1] !== PARAM_HEADER_BYTES || layout[2] !== PARAM_BLOCK_BYTES) {
       throw new Error(`The embedded int8 engine has layout ${layout.join('/')}, the loader expects ${LAYOUT_VERSION}/${PARAM_HEADER_BYTES}/${PARAM_BLOCK_BYTES}: rebuild it with tools/build-wasm.mjs.`);
     }
-    this.scratchPtr = this.alloc(16);
   }
 
   get buffer(): ArrayBuffer {
@@ -369,13 +389,15 @@ class WasmInt8Engine extends HeapEngine implements Int8Engine {
     const bBytes = gemmPackedBytes(n, k);
     const bPtr = this.alloc(bBytes);
     const pPtr = this.alloc(paramAreaBytes(blocks));
+    const aPackBytes = 8 * roundUp(k, 8);
+    const aPackPtr = this.alloc(aPackBytes);
     const sums = packGemmWeights(w.weights, n, k, new Int16Array(this.buffer, bPtr, bBytes / 2));
     const mode = requantMode(w.params);
     writeParams(this.buffer, pPtr, w.params, foldZeroPoint(w.bias, sums, w.inputZeroPoint), blocks, mode);
     const plan: WasmGemm = {
-      kind: 'gemm', owner: this, outputs: n, depth: k, kp, bPtr, pPtr, mode,
+      kind: 'gemm', owner: this, outputs: n, depth: k, kp, bPtr, pPtr, aPackPtr, mode,
       rounding: w.params.rounding, epilogue: isScalarMode(mode) ? 'scalar' : 'simd',
-      heapBytes: bBytes + paramAreaBytes(blocks) + 2 * SLACK,
+      heapBytes: bBytes + paramAreaBytes(blocks) + aPackBytes + 3 * SLACK,
     };
     return plan;
   }
@@ -393,19 +415,50 @@ class WasmInt8Engine extends HeapEngine implements Int8Engine {
     const cPtr = this.ptr(label, 'C', c);
     need(label, 'A', a, (rows - 1) * aStride + p.depth);
     need(label, 'C', c, (rows - 1) * cStride + p.outputs);
-    this.x.gemm_s8(aPtr, aStride, rows, p.kp, p.bPtr, p.outputs, p.pPtr, p.mode, cPtr, cStride);
+    this.x.gemm_s8(aPtr, aStride, rows, p.kp, p.bPtr, p.outputs, p.pPtr, p.mode, cPtr, cStride, p.aPackPtr);
   }
 
   prepareConv2d(spec: Conv2dSpec, label = 'CONV_2D'): Conv2dPlan {
     const { g, direct, depth } = convShape(label, spec);
     checkWeights(label, spec.weights, spec.outC * depth, `[${spec.outC}, ${spec.kernelH}, ${spec.kernelW}, ${spec.inC}]`);
-    const gemmPlan = this.packGemm(resolveGemm(label, { weights: spec.weights, outputs: spec.outC, depth, bias: spec.bias, inputZeroPoint: spec.inputZeroPoint, requant: spec.requant }), spec.outC, depth);
-    const scratchBytes = direct ? 0 : g.outH * g.outW * depth;
-    const scratchPtr = direct ? 0 : this.alloc(scratchBytes);
+    const w = resolveGemm(label, { weights: spec.weights, outputs: spec.outC, depth, bias: spec.bias, inputZeroPoint: spec.inputZeroPoint, requant: spec.requant });
+    const implicit = !direct && g.dilationH === 1 && g.dilationW === 1;
+    const base = { kind: 'conv2d' as const, owner: this, g, zIn: spec.inputZeroPoint, inputLength: g.inH * g.inW * g.inC, outputLength: g.outH * g.outW * g.outC };
+    const none = { scratchPtr: 0, segPairs: 0, padPtr: 0, padH: 0, padW: 0, packPtr: 0, trashPtr: 0 };
+    if (direct) {
+      const gemmPlan = this.packGemm(w, spec.outC, depth);
+      const plan: WasmConv = { ...base, ...none, method: 'direct', gemmPlan, rounding: gemmPlan.rounding, epilogue: gemmPlan.epilogue, heapBytes: gemmPlan.heapBytes };
+      return plan;
+    }
+    if (implicit) {
+      // each window row is a segment of kW·C bytes, rounded up to even: the weights re-laid to
+      // [outC][kH][2·segPairs] with zeros in the rounding byte
+      const L = g.kernelW * g.inC;
+      const segPairs = Math.ceil(L / 2);
+      const kp = g.kernelH * 2 * segPairs;
+      const relaid = new Int8Array(g.outC * kp);
+      for (let o = 0; o < g.outC; o++) for (let ky = 0; ky < g.kernelH; ky++) relaid.set(spec.weights.subarray((o * g.kernelH + ky) * L, (o * g.kernelH + ky + 1) * L), o * kp + ky * 2 * segPairs);
+      const gemmPlan = this.packGemm({ ...w, weights: relaid }, g.outC, kp);
+      const padH = Math.max(g.padTop + g.inH, (g.outH - 1) * g.strideH + g.kernelH);
+      const padW = Math.max(g.padLeft + g.inW, (g.outW - 1) * g.strideW + g.kernelW);
+      const needPad = g.padTop > 0 || g.padLeft > 0 || padH > g.inH || padW > g.inW;
+      const padBytes = needPad ? padH * padW * g.inC : 0;
+      const padPtr = needPad ? this.alloc(padBytes) : 0;
+      const packBytes = g.kernelH * segPairs * 16 + 48;
+      const packPtr = this.alloc(packBytes);
+      const trashPtr = this.alloc(g.outC);
+      const plan: WasmConv = {
+        ...base, ...none, method: 'implicit', gemmPlan, segPairs, padPtr, padH: needPad ? padH : g.inH, padW: needPad ? padW : g.inW, packPtr, trashPtr,
+        rounding: gemmPlan.rounding, epilogue: gemmPlan.epilogue, heapBytes: gemmPlan.heapBytes + padBytes + packBytes + g.outC + 3 * SLACK,
+      };
+      return plan;
+    }
+    const gemmPlan = this.packGemm(w, spec.outC, depth);
+    const scratchBytes = g.outH * g.outW * depth;
+    const scratchPtr = this.alloc(scratchBytes);
     const plan: WasmConv = {
-      kind: 'conv2d', owner: this, method: direct ? 'direct' : 'im2col', gemmPlan, g, zIn: spec.inputZeroPoint, scratchPtr,
-      inputLength: g.inH * g.inW * g.inC, outputLength: g.outH * g.outW * g.outC,
-      rounding: gemmPlan.rounding, epilogue: gemmPlan.epilogue, heapBytes: gemmPlan.heapBytes + scratchBytes + (direct ? 0 : SLACK),
+      ...base, ...none, method: 'im2col', gemmPlan, scratchPtr,
+      rounding: gemmPlan.rounding, epilogue: gemmPlan.epilogue, heapBytes: gemmPlan.heapBytes + scratchBytes + SLACK,
     };
     return plan;
   }
@@ -421,12 +474,19 @@ class WasmInt8Engine extends HeapEngine implements Int8Engine {
     const { g, gemmPlan: q } = p;
     const rows = g.outH * g.outW;
     if (p.method === 'direct') {
-      this.x.gemm_s8(inPtr, g.inC, rows * batches, q.kp, q.bPtr, q.outputs, q.pPtr, q.mode, outPtr, g.outC);
+      this.x.gemm_s8(inPtr, g.inC, rows * batches, q.kp, q.bPtr, q.outputs, q.pPtr, q.mode, outPtr, g.outC, q.aPackPtr);
       return;
     }
     for (let b = 0; b < batches; b++) {
-      this.x.im2col_s8(inPtr + b * p.inputLength, g.inH, g.inW, g.inC, g.kernelH, g.kernelW, g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft, g.outH, g.outW, p.zIn, p.scratchPtr, q.depth, 1);
-      this.x.gemm_s8(p.scratchPtr, q.depth, rows, q.kp, q.bPtr, q.outputs, q.pPtr, q.mode, outPtr + b * p.outputLength, g.outC);
+      const src = inPtr + b * p.inputLength;
+      const dst = outPtr + b * p.outputLength;
+      if (p.method === 'implicit') {
+        if (p.padPtr) this.x.pad_s8(src, g.inH, g.inW, g.inC, g.padTop, g.padLeft, p.padH, p.padW, p.zIn, p.padPtr);
+        this.x.conv_s8(p.padPtr || src, p.padW * g.inC, g.inC, g.kernelH, p.segPairs, g.strideH, g.strideW, g.outH, g.outW, q.bPtr, q.outputs, q.pPtr, q.mode, dst, g.outC, p.packPtr, p.trashPtr);
+        continue;
+      }
+      this.x.im2col_s8(src, g.inH, g.inW, g.inC, g.kernelH, g.kernelW, g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft, g.outH, g.outW, p.zIn, p.scratchPtr, q.depth, 1);
+      this.x.gemm_s8(p.scratchPtr, q.depth, rows, q.kp, q.bPtr, q.outputs, q.pPtr, q.mode, dst, g.outC, q.aPackPtr);
     }
   }
 
@@ -485,7 +545,7 @@ class WasmInt8Engine extends HeapEngine implements Int8Engine {
     need(label, 'input', input, batches * inLen);
     need(label, 'output', output, batches * outLen);
     for (let b = 0; b < batches; b++) {
-      this.x.maxpool_s8(inPtr + b * inLen, g.inH, g.inW, g.channels, g.kernelH, g.kernelW, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW, outputMin, outputMax, outPtr + b * outLen, this.scratchPtr);
+      this.x.maxpool_s8(inPtr + b * inLen, g.inH, g.inW, g.channels, g.kernelH, g.kernelW, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW, outputMin, outputMax, outPtr + b * outLen);
     }
   }
 
@@ -674,5 +734,5 @@ export function createInt8Engine(options: Int8EngineOptions = {}): Int8Engine {
     if (want === 'wasm-simd128') throw new UnsupportedError('This runtime does not support WebAssembly SIMD128, which the int8 engine needs; use the TypeScript backend.');
     return new TypeScriptInt8Engine(initial, maximum);
   }
-  return new WasmInt8Engine(initial, maximum);
+  return new WasmInt8Engine(initial, maximum, options.module ?? engineModule());
 }

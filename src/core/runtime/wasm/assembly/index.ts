@@ -8,6 +8,7 @@ export { LAYOUT_VERSION, PARAM_HEADER_BYTES, PARAM_BLOCK_BYTES } from './layout'
 export { gemm_s8 } from './gemm';
 export { dwconv_s8 } from './depthwise';
 export { im2col_s8 } from './im2col';
+export { conv_s8, pad_s8 } from './conv';
 export { maxpool_s8 } from './pool';
 export { quantize_f32_s8, dequantize_s8_f32 } from './quant';
 export { mulDoubleRounding, mulSingleRounding } from './requant';

@@ -14,7 +14,7 @@
  *          +64  qmax − zOut              f32x4
  *          +80  1.5·2^23                 f32x4   (adding it rounds |v| < 2^22 half to even)
  *          +96  0x4B400000 − zOut        i32x4   (its bit pattern, minus the zero point)
- *          +112 16 bytes of scratch for partial stores
+ *          +112 (unused)
  *
  *   block  +0   bias' = bias − zA·Σ_k w    i32x4   (zero-point trick folded in at pack time)
  *          +16  M0 (fixed-point multiplier) i32x4, or the float32 scale (xnnpack)

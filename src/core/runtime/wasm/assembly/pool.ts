@@ -5,11 +5,12 @@
  * rule), so it is a max over the valid taps, then the activation clamp [qmin, qmax].
  * 16 channels per vector; up to 15 bytes past a pixel's channels are read, exactly C written.
  */
+import { storeBytes } from './store';
 
 export function maxpool_s8(
   inp: usize, inH: i32, inW: i32, ch: i32,
   kH: i32, kW: i32, sH: i32, sW: i32, padT: i32, padL: i32, outH: i32, outW: i32,
-  qmin: i32, qmax: i32, out: usize, scratch: usize,
+  qmin: i32, qmax: i32, out: usize,
 ): void {
   const rowBytes = inW * ch;
   const lo = i8x16.splat(<i8>qmin);
@@ -31,12 +32,7 @@ export function maxpool_s8(
           for (let kx = kxA; kx < kxB; kx++) m = i8x16.max_s(m, v128.load(rowPtr + <usize>(kx * ch)));
         }
         m = i8x16.min_s(i8x16.max_s(m, lo), hi);
-        if (cg + 16 <= ch) {
-          v128.store(op + <usize>cg, m);
-        } else {
-          v128.store(scratch, m);
-          for (let t = 0; t < ch - cg; t++) store<u8>(op + <usize>(cg + t), load<u8>(scratch + <usize>t));
-        }
+        storeBytes(op + <usize>cg, m, ch - cg);
       }
       op += <usize>ch;
     }

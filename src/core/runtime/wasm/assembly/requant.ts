@@ -9,7 +9,7 @@
  *   hi32((v · 2^(31−e)) · 2) = floor(v / 2^e).
  * The doubling replaces an i64 arithmetic shift (which x64 lacks) by an add.
  */
-import { MODE_DOUBLE, MODE_SINGLE, MODE_XNNPACK, MODE_DOUBLE_SCALAR } from './layout';
+import { MODE_DOUBLE_SCALAR } from './layout';
 
 /** hi32 of each doubled 64-bit lane of (lo, hi): floor(v / 2^31) for |v| < 2^62. */
 // @inline
@@ -80,12 +80,15 @@ function requantScalar4(x: v128, pp: usize, hdr: usize, mode: i32): v128 {
 }
 
 /**
- * Four accumulators (bias included) → four output codes in [qmin, qmax] as i32 lanes.
- * `pp` is the channel group's parameter block, `hdr` the parameter header.
+ * Compile-time requantization variants. Kernels are generic over a marker type M and
+ * instantiated once per mode, so the hot loops carry no mode branches and no calls (a call
+ * makes V8 spill every live vector around it):
+ *   u8 → double rounding (SIMD), u16 → single rounding (SIMD), f32 → xnnpack,
+ *   u64 → the exact scalar path (double or single by `mode`).
  */
 // @inline
-export function requant4(x: v128, pp: usize, hdr: usize, mode: i32): v128 {
-  if (mode == MODE_XNNPACK) {
+export function requant4<M>(x: v128, pp: usize, hdr: usize, mode: i32): v128 {
+  if (isFloat<M>()) {
     // (float)acc · scale, clamped to [qmin − zOut, qmax − zOut], rounded half to even by the
     // magic-bias addition, then the zero point comes back with the bias's bit pattern.
     let f = f32x4.mul(f32x4.convert_i32x4_s(x), v128.load(pp, 16));
@@ -95,7 +98,7 @@ export function requant4(x: v128, pp: usize, hdr: usize, mode: i32): v128 {
     return i32x4.sub(f, v128.load(hdr, 96));
   }
   let q: v128;
-  if (mode == MODE_DOUBLE) {
+  if (sizeof<M>() == 1) {
     // SaturatingRoundingDoublingHighMul = floor((x·M0 + 2^30) / 2^31) (the nudge and the
     // truncating division combine to this for either sign); M0 ≥ 0 so it never saturates.
     const m0 = v128.load(pp, 16);
@@ -108,7 +111,7 @@ export function requant4(x: v128, pp: usize, hdr: usize, mode: i32): v128 {
     const remainder = v128.and(y, v128.load(pp, 64));
     const threshold = i32x4.sub(v128.load(pp, 80), i32x4.lt_s(y, i32x4.splat(0)));
     q = i32x4.sub(d, i32x4.gt_s(remainder, threshold));
-  } else if (mode == MODE_SINGLE) {
+  } else if (sizeof<M>() == 2) {
     // z = floor((x·M0 + nudge) / 2^31), then floor(z / 2^t) + bit (t−1) of z: the same as
     // (x·M0 + 2^(30+t)) >> (31+t) because 2^(30+t) is a multiple of 2^31 when t ≥ 1.
     const m0 = v128.load(pp, 16);

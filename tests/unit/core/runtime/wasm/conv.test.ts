@@ -75,7 +75,7 @@ describe('int8 convolutions: WebAssembly SIMD128 === scalar reference', () => {
         }
         wasm.release(mark);
       }
-      expect([...methods].sort()).toEqual(['direct', 'im2col']);
+      expect([...methods].sort()).toEqual(['direct', 'im2col', 'implicit']);
       bad.expectNone(3000);
     });
 
