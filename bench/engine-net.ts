@@ -1,0 +1,144 @@
+/**
+ * A bench-only int8 pipeline that runs a quantized net directly on QuantLab's int8 engine
+ * (src/core/runtime/wasm): every conv / depthwise / dense / max pool / quantize / dequantize is
+ * one engine call on views of the engine's heap, prepared once (weights packed, parameters
+ * precomputed, activations in two ping-pong buffers). Only the global average pool is a
+ * TypeScript loop here (TFLite's int8 AVERAGE_POOL_2D rounding). It stands in until the
+ * interpreter's int8 kernels call the engine; it is not the interpreter.
+ */
+import type { RoundingMode } from '../src/core/runtime/kernel';
+import type { Int8Engine } from '../src/core/runtime/wasm/engine';
+import type { Requantization, WindowGeometry } from '../src/core/runtime/wasm/spec';
+import { layerShapes, pads } from './models';
+import type { QLayer, QNet } from './quantize';
+import { quantizeMultiplier } from './quantize';
+
+type Step = (batch: number) => void;
+
+function requant(ql: QLayer, rounding: RoundingMode): Requantization {
+  const reals = ql.wScale!.map((s) => (ql.inQ.scale * s) / ql.outQ.scale);
+  const out = { outputZeroPoint: ql.outQ.zeroPoint, outputMin: ql.actMin, outputMax: ql.actMax };
+  if (rounding === 'xnnpack') return { rounding, scale: reals.map((r) => Math.fround(r)), ...out };
+  const q = reals.map(quantizeMultiplier);
+  return { rounding, multiplier: q.map((x) => x.multiplier), shift: q.map((x) => x.shift), ...out };
+}
+
+/** TFLite reference int8 AVERAGE_POOL_2D (VALID, window = stride): rounded integer mean, clamp. */
+function averagePool(input: Int8Array, output: Int8Array, h: number, w: number, c: number, k: number, lo: number, hi: number): void {
+  const oh = Math.floor(h / k);
+  const ow = Math.floor(w / k);
+  const count = k * k;
+  for (let oy = 0; oy < oh; oy++) {
+    for (let ox = 0; ox < ow; ox++) {
+      for (let ch = 0; ch < c; ch++) {
+        let sum = 0;
+        for (let y = 0; y < k; y++) for (let x = 0; x < k; x++) sum += input[((oy * k + y) * w + ox * k + x) * c + ch];
+        const avg = sum > 0 ? Math.trunc((sum + (count >> 1)) / count) : Math.trunc((sum - (count >> 1)) / count);
+        output[(oy * ow + ox) * c + ch] = avg < lo ? lo : avg > hi ? hi : avg;
+      }
+    }
+  }
+}
+
+export class EngineInt8Net {
+  /** Write inputs here (batch × H × W × C float32, NHWC), then call run(). */
+  readonly input: Float32Array;
+  /** Dequantized outputs after run(). */
+  readonly output: Float32Array;
+  readonly batch: number;
+  readonly rounding: RoundingMode;
+  private readonly steps: Step[];
+
+  constructor(engine: Int8Engine, q: QNet, rounding: RoundingMode, batch = 1) {
+    this.batch = batch;
+    this.rounding = rounding;
+    const net = q.net;
+    const shapes = layerShapes(net);
+    const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+    // 1. prepare every layer (packs weights into the heap)
+    type Pending = (io: { src: () => Int8Array; dst: () => Int8Array }) => Step;
+    const pending: Pending[] = [];
+    let shape: number[] = [...net.inputShape];
+    q.layers.forEach((ql, i) => {
+      const l = ql.layer;
+      const [h, w, c] = shape;
+      const out = shapes[i];
+      switch (l.kind) {
+        case 'conv': {
+          const [pt, pl] = pads(l.padding, h, w, l.kH, l.stride);
+          const plan = engine.prepareConv2d({
+            inH: h, inW: w, inC: c, outC: l.outC, kernelH: l.kH, kernelW: l.kW, strideH: l.stride, strideW: l.stride, padTop: pt, padLeft: pl,
+            outH: out[0], outW: out[1], weights: ql.wq!, bias: ql.bq!, inputZeroPoint: ql.inQ.zeroPoint, requant: requant(ql, rounding),
+          }, l.name);
+          pending.push(({ src, dst }) => (b) => engine.conv2d(plan, src(), dst(), b));
+          break;
+        }
+        case 'dw': {
+          const [pt, pl] = pads(l.padding, h, w, l.k, l.stride);
+          const plan = engine.prepareDepthwiseConv2d({
+            inH: h, inW: w, channels: c, kernelH: l.k, kernelW: l.k, strideH: l.stride, strideW: l.stride, padTop: pt, padLeft: pl,
+            outH: out[0], outW: out[1], weights: ql.wq!, bias: ql.bq!, inputZeroPoint: ql.inQ.zeroPoint, requant: requant(ql, rounding),
+          }, l.name);
+          pending.push(({ src, dst }) => (b) => engine.depthwiseConv2d(plan, src(), dst(), b));
+          break;
+        }
+        case 'maxpool': {
+          const g: WindowGeometry = { inH: h, inW: w, channels: c, kernelH: l.k, kernelW: l.k, strideH: l.stride, strideW: l.stride, padTop: 0, padLeft: 0, outH: out[0], outW: out[1] };
+          pending.push(({ src, dst }) => (b) => engine.maxPool(g, -128, 127, src(), dst(), b));
+          break;
+        }
+        case 'avgpool': {
+          const inLen = h * w * c;
+          const outLen = size(out);
+          pending.push(({ src, dst }) => (b) => {
+            const s = src();
+            const d = dst();
+            for (let n = 0; n < b; n++) averagePool(s.subarray(n * inLen), d.subarray(n * outLen), h, w, c, l.k, ql.actMin, ql.actMax);
+          });
+          break;
+        }
+        case 'flatten':
+          pending.push(null as unknown as Pending); // no data movement: the next layer reads the same buffer
+          break;
+        case 'dense': {
+          const plan = engine.prepareGemm({ weights: ql.wq!, outputs: l.outF, depth: l.inF, bias: ql.bq!, inputZeroPoint: ql.inQ.zeroPoint, requant: requant(ql, rounding) }, l.name);
+          pending.push(({ src, dst }) => (b) => engine.gemm(plan, src(), b, l.inF, dst(), l.outF));
+          break;
+        }
+      }
+      shape = out;
+    });
+    // 2. the activation arena, after the last prepare (no growth afterwards: views stay valid)
+    const maxAct = Math.max(size(net.inputShape), ...shapes.map(size)) * batch;
+    const inLen = size(net.inputShape) * batch;
+    const outLen = size(shapes[shapes.length - 1]) * batch;
+    const fIn = engine.alloc(inLen * 4);
+    const fOut = engine.alloc(outLen * 4);
+    const bufs = [engine.alloc(maxAct), engine.alloc(maxAct)];
+    this.input = engine.float32View(fIn, inLen);
+    this.output = engine.float32View(fOut, outLen);
+    const views = bufs.map((p) => engine.int8View(p, maxAct));
+    const steps: Step[] = [];
+    const inView = views[0].subarray(0, inLen);
+    steps.push(() => engine.quantize(this.input, inView, q.inQ.scale, q.inQ.zeroPoint, rounding));
+    let which = 0;
+    let lenIn = size(net.inputShape) * batch;
+    pending.forEach((p, i) => {
+      const lenOut = size(shapes[i]) * batch;
+      if (!p) return; // flatten
+      const src = views[which].subarray(0, lenIn);
+      const dst = views[1 - which].subarray(0, lenOut);
+      steps.push(p({ src: () => src, dst: () => dst }));
+      which = 1 - which;
+      lenIn = lenOut;
+    });
+    const last = q.layers[q.layers.length - 1].outQ;
+    const lastView = views[which].subarray(0, outLen);
+    steps.push(() => engine.dequantize(lastView, this.output, last.scale, last.zeroPoint));
+    this.steps = steps;
+  }
+
+  run(): void {
+    for (const s of this.steps) s(this.batch);
+  }
+}

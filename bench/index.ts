@@ -1,0 +1,308 @@
+/**
+ * QuantLab inference benchmark: images/s, one thread, batch 1 (and 64), the same inputs for
+ * every engine, on
+ *   (a) the seed's MNIST net and (b) a MobileNet-v1-style net (96×96×3, width 0.25),
+ * built here as float IR graphs with seeded weights, quantized post-training (bench/quantize.ts),
+ * with ONNX (float32, QDQ int8×int8, QDQ uint8×int8) and TensorFlow.js twins.
+ *
+ * Engines:
+ *   ort-*           onnxruntime-node, intraOpNumThreads 1, all graph optimizations
+ *   tfjs-wasm       TensorFlow.js, wasm backend, 1 thread, fused ops
+ *   quantlab-float32          the QuantLab interpreter (src/core/runtime/interpreter.ts)
+ *   quantlab-int8-interpreter the interpreter on the int8 graph (its TypeScript int8 kernels)
+ *   quantlab-int8-wasm*       QuantLab's WASM SIMD128 int8 engine (src/core/runtime/wasm) driven
+ *                             by a bench-only pipeline (bench/engine-net.ts), not yet the interpreter
+ *
+ *   npx tsx bench/index.ts [--json] [--quick] [--gemm] [--net mnist|mobilenet]
+ *
+ * Figures are medians over interleaved rounds (bench/timing.ts); ratios are QuantLab ÷ other,
+ * taken per round, then the median. The machine may be shared: compare ratios, not absolutes.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { RoundingMode } from '../src/core/runtime/kernel';
+import { Interpreter } from '../src/core/runtime/interpreter';
+import { createInt8Engine } from '../src/core/runtime/wasm/engine';
+import { EngineInt8Net } from './engine-net';
+import { gemmTable, runGemmBench, type GemmResult } from './gemm';
+import type { NetSpec } from './models';
+import { floatGraph, inputs, mnistNet, mobilenetNet, toNchw } from './models';
+import { nodeTypes, onnxFloat, onnxQdq } from './onnx-models';
+import { int8Graph, quantizeNet } from './quantize';
+import { tfjsNet, tfjsThreads, useTfjsWasm } from './tfjs-models';
+import { compete, roundRatio, type Contender, type Figures } from './timing';
+
+const args = process.argv.slice(2);
+const JSON_OUT = args.includes('--json');
+const QUICK = args.includes('--quick');
+const WITH_GEMM = args.includes('--gemm');
+const ONLY = args.includes('--net') ? args[args.indexOf('--net') + 1] : null;
+const log = (s: string) => {
+  if (!JSON_OUT) console.log(s);
+};
+
+/** The QuantLab int8 figure the ratios are about: XNNPACK's float requantization, as ORT's. */
+const HEADLINE: RoundingMode = 'xnnpack';
+
+interface Runner {
+  run: () => void | Promise<void>;
+  /** Output of the last run, float logits (batch × classes). */
+  read: () => Float32Array | Promise<Float32Array>;
+  dispose?: () => void;
+}
+
+interface EngineDef {
+  key: string;
+  label: string;
+  precision: 'float32' | 'int8';
+  /** Skip at batch 64 (too slow to be worth the time). */
+  batch1Only?: boolean;
+  make: (batch: number, x: Float32Array) => Promise<Runner>;
+}
+
+const SESSION: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all', logSeverityLevel: 3 };
+
+function ortEngine(net: NetSpec, key: string, label: string, precision: 'float32' | 'int8', model: Uint8Array): EngineDef {
+  return {
+    key, label, precision,
+    make: async (batch, x) => {
+      const session = await ort.InferenceSession.create(model, SESSION);
+      const [h, w, c] = net.inputShape;
+      const feeds = { input: new ort.Tensor('float32', toNchw(net, x, batch), [batch, c, h, w]) };
+      let last: Float32Array = new Float32Array(0);
+      return {
+        run: async () => {
+          const r = await session.run(feeds);
+          last = r.output.data as Float32Array;
+        },
+        read: () => last,
+        dispose: () => void session.release(),
+      };
+    },
+  };
+}
+
+function enginesFor(net: NetSpec): { defs: EngineDef[]; ortOps: Record<string, Record<string, number>> } {
+  const q = quantizeNet(net, 16);
+  const models = { float32: onnxFloat(net), int8: onnxQdq(q, 'int8'), u8s8: onnxQdq(q, 'uint8') };
+  const ortOps: Record<string, Record<string, number>> = {};
+  const defs: EngineDef[] = [
+    ortEngine(net, 'ort-int8', 'onnxruntime-node QDQ int8×int8', 'int8', models.int8),
+    ortEngine(net, 'ort-u8s8', 'onnxruntime-node QDQ uint8×int8', 'int8', models.u8s8),
+    ortEngine(net, 'ort-float32', 'onnxruntime-node float32', 'float32', models.float32),
+    {
+      key: 'tfjs-wasm', label: 'TensorFlow.js wasm float32', precision: 'float32',
+      make: async (batch, x) => {
+        await useTfjsWasm();
+        const m = tfjsNet(net, x, batch);
+        let last: Float32Array = new Float32Array(0);
+        return { run: () => void (last = m.run()), read: () => last, dispose: () => m.dispose() };
+      },
+    },
+    {
+      key: 'quantlab-float32', label: 'QuantLab interpreter float32', precision: 'float32',
+      make: async (batch, x) => {
+        const it = Interpreter.prepare(floatGraph(net, batch));
+        let last: Float32Array = new Float32Array(0);
+        return { run: () => void (last = it.run([x]).outputs[0] as Float32Array), read: () => last };
+      },
+    },
+    {
+      key: 'quantlab-int8-interpreter', label: `QuantLab interpreter int8 (TS kernels, ${HEADLINE})`, precision: 'int8', batch1Only: true,
+      make: async (batch, x) => {
+        const it = Interpreter.prepare(int8Graph(q, batch), { rounding: HEADLINE });
+        let last: Float32Array = new Float32Array(0);
+        return { run: () => void (last = it.run([x]).outputs[0] as Float32Array), read: () => last };
+      },
+    },
+    ...(['xnnpack', 'double-rounding', 'single-rounding'] as RoundingMode[]).map((rounding): EngineDef => ({
+      key: rounding === HEADLINE ? 'quantlab-int8-wasm' : `quantlab-int8-wasm-${rounding}`,
+      label: `QuantLab WASM int8 engine (${rounding}; bench pipeline)`,
+      precision: 'int8',
+      batch1Only: rounding !== HEADLINE,
+      make: async (batch, x) => {
+        const engine = createInt8Engine({ backend: 'wasm-simd128' });
+        const m = new EngineInt8Net(engine, q, rounding, batch);
+        m.input.set(x);
+        return { run: () => m.run(), read: () => m.output.slice() };
+      },
+    })),
+  ];
+  // what ORT actually runs after its graph optimizations
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'quantlab-bench-'));
+  const optimize = async (name: string, bytes: Uint8Array) => {
+    const file = path.join(dir, `${name}.onnx`);
+    const s = await ort.InferenceSession.create(bytes, { ...SESSION, optimizedModelFilePath: file });
+    await s.release();
+    ortOps[name] = nodeTypes(fs.readFileSync(file));
+  };
+  const pending = Promise.all(Object.entries(models).map(([k, b]) => optimize(k, b))).finally(() => fs.rmSync(dir, { recursive: true, force: true }));
+  (defs as unknown as { pending: Promise<unknown> }).pending = pending;
+  return { defs, ortOps };
+}
+
+interface Check {
+  /** max |Δ| of the logits against the QuantLab float interpreter. */
+  maxAbsVsFloat: number;
+  /** share of images whose top-1 class equals the float interpreter's. */
+  top1AgreementVsFloat: number;
+  /** QuantLab WASM engine only: output codes differing from the interpreter's int8 kernels, same rounding. */
+  codesDifferingFromInterpreter?: number;
+}
+
+async function checks(net: NetSpec, defs: EngineDef[], count: number): Promise<Record<string, Check>> {
+  const x = inputs(net, count, 2024);
+  const outs: Record<string, Float32Array> = {};
+  for (const d of defs) {
+    const r = await d.make(count, x);
+    await r.run();
+    outs[d.key] = Float32Array.from(await r.read());
+    r.dispose?.();
+  }
+  const ref = outs['quantlab-float32'];
+  const classes = ref.length / count;
+  const argmax = (v: Float32Array, i: number) => {
+    let best = 0;
+    for (let k = 1; k < classes; k++) if (v[i * classes + k] > v[i * classes + best]) best = k;
+    return best;
+  };
+  const result: Record<string, Check> = {};
+  for (const d of defs) {
+    const o = outs[d.key];
+    let maxAbs = 0;
+    for (let i = 0; i < o.length; i++) maxAbs = Math.max(maxAbs, Math.abs(o[i] - ref[i]));
+    let agree = 0;
+    for (let i = 0; i < count; i++) if (argmax(o, i) === argmax(ref, i)) agree++;
+    result[d.key] = { maxAbsVsFloat: maxAbs, top1AgreementVsFloat: agree / count };
+  }
+  // the engine pipeline against the interpreter's int8 kernels, per rounding mode
+  const q = quantizeNet(net, 16);
+  for (const rounding of ['xnnpack', 'double-rounding', 'single-rounding'] as RoundingMode[]) {
+    const key = rounding === HEADLINE ? 'quantlab-int8-wasm' : `quantlab-int8-wasm-${rounding}`;
+    const interp = Interpreter.prepare(int8Graph(q, count), { rounding }).run([x]).outputs[0] as Float32Array;
+    let differ = 0;
+    for (let i = 0; i < interp.length; i++) if (interp[i] !== outs[key][i]) differ++;
+    result[key].codesDifferingFromInterpreter = differ;
+  }
+  return result;
+}
+
+interface NetResult {
+  name: string;
+  batch1: Record<string, { imagesPerSecond: number; imagesPerCpuSecond: number }>;
+  batch64: Record<string, { imagesPerSecond: number; imagesPerCpuSecond: number }>;
+  ratiosBatch1: Record<string, number>;
+  ratiosBatch64: Record<string, number>;
+  checks: Record<string, Check>;
+  ortOptimizedOps: Record<string, Record<string, number>>;
+}
+
+const RATIO_PAIRS: [string, string, string][] = [
+  ['quantlabVsOrtInt8', 'quantlab-int8-wasm', 'ort-int8'],
+  ['quantlabVsOrtU8S8', 'quantlab-int8-wasm', 'ort-u8s8'],
+  ['quantlabVsTfjsWasm', 'quantlab-int8-wasm', 'tfjs-wasm'],
+  ['quantlabVsOrtFloat32', 'quantlab-int8-wasm', 'ort-float32'],
+  ['quantlabVsQuantlabFloat32', 'quantlab-int8-wasm', 'quantlab-float32'],
+  ['quantlabVsInterpreterInt8', 'quantlab-int8-wasm', 'quantlab-int8-interpreter'],
+];
+
+async function timeAt(net: NetSpec, defs: EngineDef[], batch: number): Promise<Map<string, Figures>> {
+  const x = inputs(net, batch, 77);
+  const runners: Runner[] = [];
+  const contenders: Contender[] = [];
+  for (const d of defs) {
+    if (batch > 1 && d.batch1Only) continue;
+    const r = await d.make(batch, x);
+    runners.push(r);
+    contenders.push({ name: d.key, run: r.run, units: batch });
+  }
+  const big = net.name.startsWith('mobilenet');
+  const figures = await compete(contenders, {
+    rounds: QUICK ? 3 : 7,
+    sliceMs: (QUICK ? 100 : 250) * (batch > 1 ? 2 : 1) * (big ? 1.5 : 1),
+    warmupMs: QUICK ? 150 : 400,
+  });
+  for (const r of runners) r.dispose?.();
+  return figures;
+}
+
+function ratios(f: Map<string, Figures>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, a, b] of RATIO_PAIRS) if (f.has(a) && f.has(b)) out[k] = roundRatio(f.get(a)!, f.get(b)!);
+  return out;
+}
+
+async function benchNet(net: NetSpec): Promise<NetResult> {
+  log(`\n## ${net.name}: building, quantizing, writing ONNX twins…`);
+  const { defs, ortOps } = enginesFor(net);
+  await (defs as unknown as { pending: Promise<unknown> }).pending;
+  const chk = await checks(net, defs, 16);
+  log('   timing batch 1…');
+  const b1 = await timeAt(net, defs, 1);
+  log('   timing batch 64…');
+  const b64 = await timeAt(net, defs, 64);
+  const fig = (m: Map<string, Figures>) => Object.fromEntries([...m].map(([k, f]) => [k, { imagesPerSecond: f.perSecond, imagesPerCpuSecond: f.perCpuSecond }]));
+  const res: NetResult = { name: net.name, batch1: fig(b1), batch64: fig(b64), ratiosBatch1: ratios(b1), ratiosBatch64: ratios(b64), checks: chk, ortOptimizedOps: ortOps };
+  if (!JSON_OUT) printNet(res, defs);
+  return res;
+}
+
+function fmt(v: number | undefined, digits = 0): string {
+  if (v === undefined) return '–';
+  return v >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toFixed(digits);
+}
+
+function printNet(r: NetResult, defs: EngineDef[]): void {
+  const head = ['engine', 'precision', 'img/s b1', 'img/s b64', 'img/CPU-s b1', 'max|Δ| vs float', 'top-1 = float'];
+  const rows = defs.map((d) => [
+    d.label, d.precision,
+    fmt(r.batch1[d.key]?.imagesPerSecond), fmt(r.batch64[d.key]?.imagesPerSecond), fmt(r.batch1[d.key]?.imagesPerCpuSecond),
+    r.checks[d.key].maxAbsVsFloat.toExponential(1), `${Math.round(r.checks[d.key].top1AgreementVsFloat * 100)}%`,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i >= 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
+  console.log(`\n### ${r.name} (1 thread; medians of interleaved rounds)\n`);
+  console.log([line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'));
+  const rb = (x: Record<string, number>) => Object.entries(x).map(([k, v]) => `${k} ${v.toFixed(2)}×`).join(', ');
+  console.log(`\nratios batch 1 (QuantLab WASM int8 ÷ other): ${rb(r.ratiosBatch1)}`);
+  console.log(`ratios batch 64: ${rb(r.ratiosBatch64)}`);
+  const exact = ['quantlab-int8-wasm', 'quantlab-int8-wasm-double-rounding', 'quantlab-int8-wasm-single-rounding'].map((k) => `${k}: ${r.checks[k].codesDifferingFromInterpreter}`).join(', ');
+  console.log(`WASM engine vs interpreter int8 kernels, outputs differing (16 images): ${exact}`);
+  console.log(`ORT ran: ${Object.entries(r.ortOptimizedOps).map(([k, v]) => `${k}: ${Object.entries(v).map(([op, n]) => `${op}×${n}`).join(' ')}`).join(' | ')}`);
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const loadBefore = os.loadavg();
+  const nets = [mnistNet(), mobilenetNet()].filter((n) => !ONLY || n.name.startsWith(ONLY));
+  const results: NetResult[] = [];
+  for (const net of nets) results.push(await benchNet(net));
+  let gemm: GemmResult[] | undefined;
+  if (WITH_GEMM) {
+    log('\n## int8 GEMM microbenchmark');
+    gemm = await runGemmBench({ quick: QUICK });
+    log(`\nGOPS (2·M·N·K/s), 1 thread:\n${gemmTable(gemm)}`);
+  }
+  const mobilenet = results.find((r) => r.name.startsWith('mobilenet'));
+  const summary = {
+    date: started.toISOString(),
+    machine: {
+      cpu: os.cpus()[0]?.model ?? 'unknown', logicalCpus: os.cpus().length, node: process.versions.node, v8: process.versions.v8,
+      onnxruntime: ort.env.versions?.common ?? 'unknown', tfjsThreads: tfjsThreads(), loadAverageBefore: loadBefore, loadAverageAfter: os.loadavg(),
+    },
+    headlineRounding: HEADLINE,
+    pipeline: 'quantlab-int8-wasm = bench/engine-net.ts calling src/core/runtime/wasm directly (not the interpreter)',
+    ratios: mobilenet ? { quantlabVsOrtInt8: mobilenet.ratiosBatch1.quantlabVsOrtInt8, quantlabVsOrtU8S8: mobilenet.ratiosBatch1.quantlabVsOrtU8S8, quantlabVsTfjsWasm: mobilenet.ratiosBatch1.quantlabVsTfjsWasm } : null,
+    nets: results,
+    ...(gemm ? { gemm } : {}),
+  };
+  if (JSON_OUT) console.log(JSON.stringify(summary, null, 2));
+  else {
+    console.log(`\nMobileNet, batch 1, QuantLab WASM int8 (${HEADLINE}) vs: ${JSON.stringify(summary.ratios)}`);
+    console.log(`machine: ${summary.machine.cpu}, ${summary.machine.logicalCpus} logical CPUs, Node ${summary.machine.node}; load average ${loadBefore.map((v) => v.toFixed(1)).join('/')} → ${summary.machine.loadAverageAfter.map((v) => v.toFixed(1)).join('/')}`);
+  }
+}
+
+await main();
