@@ -15,6 +15,9 @@ import { formatShape, isStaticShape } from '../../core/ir/graph';
 import { inferShapesWithCustomOps, LEGALIZABLE_CUSTOM_OPS } from '../../core/ir/legalize';
 import type { DType, Graph, Model, QuantParams } from '../../core/ir/types';
 import { ALL_KERNELS, Interpreter } from '../../core/runtime';
+import type { RoundingMode } from '../../core/runtime/kernel';
+import type { OpRequantization } from '../../core/runtime/interpreter';
+import { parseRounding, ROUNDING_HELP } from '../rounding';
 import type { CliContext } from '../context';
 
 // ---- shared by the model verbs ----------------------------------------------------------------
@@ -222,11 +225,18 @@ export interface InspectReport {
   naiveActivationBytes: number | null;
   layers: LayerCost[];
   quantizedTensors: QuantSummary[];
+  /** The rounding mode the requantization below is for. */
+  rounding: RoundingMode;
+  /**
+   * Per integer op, what the runtime really computes: M = S_in·S_w/S_out (per channel where the
+   * weights are per channel), the fixed-point M0 and shift, the arithmetic that runs in this mode.
+   */
+  requantization: OpRequantization[];
   notes: string[];
 }
 
 /** Everything `inspect` reports, as data. */
-export function inspectModel(loaded: LoadedModel, specs: readonly InputShapeSpec[] = []): InspectReport {
+export function inspectModel(loaded: LoadedModel, specs: readonly InputShapeSpec[] = [], rounding: RoundingMode = 'xnnpack'): InspectReport {
   const { model } = loaded;
   const graph = model.subgraphs[0];
   const notes: string[] = [];
@@ -250,9 +260,11 @@ export function inspectModel(loaded: LoadedModel, specs: readonly InputShapeSpec
   let notRunnableReason: string | null = null;
   let peak: number | null = null;
   let naive: number | null = null;
+  let requantization: OpRequantization[] = [];
   try {
-    const interp = Interpreter.prepare(graph, { inputShapes: graph.inputs.map((t) => shapes.get(t)) });
+    const interp = Interpreter.prepare(graph, { inputShapes: graph.inputs.map((t) => shapes.get(t)), rounding });
     runnable = true;
+    requantization = interp.requantization();
     peak = interp.peakActivationBytes;
     naive = interp.memoryPlan.naiveBytes;
     tensorShapes = graph.tensors.map((_, i) => interp.tensorShape(i));
@@ -312,6 +324,8 @@ export function inspectModel(loaded: LoadedModel, specs: readonly InputShapeSpec
     naiveActivationBytes: naive,
     layers: cost.layers,
     quantizedTensors,
+    rounding,
+    requantization,
     notes,
   };
 }
@@ -431,6 +445,28 @@ function printInspect(ctx: CliContext, r: InspectReport): void {
     ]);
     for (const line of alignTable(qrows, new Set([0]))) ctx.print(line);
   }
+
+  if (r.requantization.length) {
+    ctx.print('');
+    ctx.print(`Requantization in rounding mode '${r.rounding}': q_out = Z_out + M · Σ(q_in − Z_in)(q_w − Z_w), M = M0 · 2^(shift − 31)`);
+    const range = (v: number[], f: (x: number) => string) => {
+      const lo = Math.min(...v);
+      const hi = Math.max(...v);
+      return lo === hi ? f(lo) : `${f(lo)} … ${f(hi)}`;
+    };
+    const rrows = r.requantization.map((q) => [
+      String(q.opIndex),
+      q.type,
+      clip(`'${q.name}'`, 36),
+      q.arithmetic,
+      q.real.length > 1 ? `${q.real.length}×` : '',
+      `M ${range(q.real, (x) => x.toPrecision(6))}`,
+      `M0 ${range(q.m0, (x) => String(x))}`,
+      `shift ${range(q.shift, (x) => String(x))}`,
+    ]);
+    for (const line of alignTable(rrows, new Set([0]))) ctx.print(line);
+    ctx.print('  (per output channel where the weights are per channel; --json lists every value)');
+  }
 }
 
 export function registerInspect(program: Command, context: () => CliContext): void {
@@ -439,9 +475,10 @@ export function registerInspect(program: Command, context: () => CliContext): vo
     .description('describe a model: format, inputs/outputs, ops, parameters, per-layer MACs and memory traffic, peak activation memory, quantization')
     .argument('<model>', 'model file (.tflite, Keras .h5/.keras, TF.js model.json)')
     .option('--input-shape <name=dims>', INPUT_SHAPE_HELP, collectInputShape)
-    .action(async (file: string, opts: { inputShape?: InputShapeSpec[] }) => {
+    .option('--rounding <mode>', ROUNDING_HELP, parseRounding, 'xnnpack' as RoundingMode)
+    .action(async (file: string, opts: { inputShape?: InputShapeSpec[]; rounding: RoundingMode }) => {
       const ctx = context();
-      const report = inspectModel(await loadModelFile(file), opts.inputShape ?? []);
+      const report = inspectModel(await loadModelFile(file), opts.inputShape ?? [], opts.rounding);
       if (ctx.json) ctx.printJson(report);
       else printInspect(ctx, report);
     });

@@ -15,6 +15,8 @@ import { UserError } from '../../core/errors';
 import { formatShape } from '../../core/ir/graph';
 import type { DType, Graph } from '../../core/ir/types';
 import { Interpreter } from '../../core/runtime';
+import type { RoundingMode } from '../../core/runtime/kernel';
+import { parseRounding, ROUNDING_HELP } from '../rounding';
 import type { CliContext } from '../context';
 import {
   INPUT_SHAPE_HELP,
@@ -72,7 +74,8 @@ export function registerRun(program: Command, context: () => CliContext): void {
     .requiredOption('--input <files>', 'one .npy per model input, comma-separated, in the model\'s input order', fileList)
     .requiredOption('--output <files>', 'one .npy per model output, comma-separated, in the model\'s output order', fileList)
     .option('--input-shape <name=dims>', INPUT_SHAPE_HELP, collectInputShape)
-    .action(async (file: string, opts: { input: string[]; output: string[]; inputShape: InputShapeSpec[] }) => {
+    .option('--rounding <mode>', ROUNDING_HELP, parseRounding, 'xnnpack' as RoundingMode)
+    .action(async (file: string, opts: { input: string[]; output: string[]; inputShape: InputShapeSpec[]; rounding: RoundingMode }) => {
       const ctx = context();
       const t0 = performance.now();
       const loaded = await loadModelFile(file);
@@ -119,7 +122,7 @@ export function registerRun(program: Command, context: () => CliContext): void {
       });
 
       const tPrepare = performance.now();
-      const interp = Interpreter.prepare(graph, { inputShapes: arrays.map((a) => a.shape) });
+      const interp = Interpreter.prepare(graph, { inputShapes: arrays.map((a) => a.shape), rounding: opts.rounding });
       const tRun = performance.now();
       const result = interp.run(arrays.map((a) => a.data));
       const tDone = performance.now();
@@ -132,7 +135,8 @@ export function registerRun(program: Command, context: () => CliContext): void {
       if (ctx.json) {
         ctx.printJson({
           model: file,
-          runtime: 'QuantLab float runtime',
+          runtime: 'QuantLab runtime',
+          rounding: opts.rounding,
           inputs: graph.inputs.map((t, k) => ({ name: graph.tensors[t].name, dtype: arrays[k].dtype, shape: arrays[k].shape, file: opts.input[k] })),
           outputs,
           timing,

@@ -22,6 +22,7 @@ import { assertQuantizationValid, isQuantizedGraph } from './lint-quant';
 import type { MemoryPlan, PlanStep } from './memory-plan';
 import { planMemory } from './memory-plan';
 import { allocTyped, dataMatchesDtype, describeData, dtypeSizeBytes, numElements, shapeToString, typedView } from './tensor-utils';
+import { isRequantizer } from './quantized-util';
 
 export interface InterpreterOptions {
   /**
@@ -47,6 +48,19 @@ export interface InterpreterOptions {
    * default true). Off only to study what a broken model does.
    */
   lintQuantization?: boolean;
+}
+
+export interface OpRequantization {
+  opIndex: number;
+  type: string;
+  name: string;
+  /** Where in the kernel's state it sits ('epilogue.rq', 'rq', …). */
+  role: string;
+  arithmetic: string;
+  real: number[];
+  m0: number[];
+  shift: number[];
+  xnnpackScale: number[];
 }
 
 export interface OpTiming {
@@ -400,6 +414,36 @@ export class Interpreter {
   /** Bytes actually allocated for activations (equals `peakActivationBytes`). */
   get arenaBytes(): number {
     return this.arena.byteLength;
+  }
+
+  /**
+   * The requantization every integer op of this plan really performs, read from the prepared
+   * kernels: per op, the arithmetic (which rounding) and, per channel (or per multiplier for ops
+   * with several, e.g. LEAKY_RELU's two slopes), M, its fixed-point M0 and shift, and the float32
+   * scale XNNPACK uses.
+   */
+  requantization(): OpRequantization[] {
+    const found: OpRequantization[] = [];
+    const visit = (step: BoundStep, value: unknown, path: string, depth: number) => {
+      if (isRequantizer(value)) {
+        found.push({
+          opIndex: step.info.opIndex,
+          type: step.info.type,
+          name: step.info.name,
+          role: path,
+          arithmetic: value.arithmetic,
+          real: Array.from(value.real),
+          m0: Array.from(value.m0),
+          shift: Array.from(value.shift),
+          xnnpackScale: Array.from(value.scale),
+        });
+        return;
+      }
+      if (depth >= 3 || typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return;
+      for (const [k, v] of Object.entries(value)) visit(step, v, path ? `${path}.${k}` : k, depth + 1);
+    };
+    for (const b of this.bound) visit(b, b.state, '', 0);
+    return found;
   }
 
   /** The static shape the plan resolved for tensor `index`. */

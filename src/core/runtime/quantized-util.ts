@@ -100,7 +100,11 @@ export function channelScales(label: string, t: PreparedTensor, channels: number
  * in double, and XNNPACK's float32 scale. Computed once at prepare time.
  */
 export interface Requantizer {
+  /** Brand, so `Interpreter.requantization()` can find requantizers in any kernel's state. */
+  readonly kind: 'requantizer';
   readonly arithmetic: Arithmetic;
+  /** The real multiplier M per channel (double), from which M0 and shift are derived. */
+  readonly real: Float64Array;
   readonly m0: Int32Array;
   readonly shift: Int32Array;
   readonly scale: Float32Array;
@@ -115,13 +119,18 @@ export function makeRequantizer(arithmetic: Arithmetic, real: ArrayLike<number>,
   const m0 = new Int32Array(n);
   const shift = new Int32Array(n);
   const scale = new Float32Array(n);
+  const realCopy = Float64Array.from(real);
   for (let c = 0; c < n; c++) {
     const q: QuantizedMultiplier = quantizeMultiplier(real[c]);
     m0[c] = q.m0;
     shift[c] = q.shift;
     scale[c] = xnnpack[c];
   }
-  return { arithmetic, m0, shift, scale };
+  return { kind: 'requantizer', arithmetic, real: realCopy, m0, shift, scale };
+}
+
+export function isRequantizer(v: unknown): v is Requantizer {
+  return typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'requantizer';
 }
 
 /** acc → M·acc for channel c, before the output zero point. */
