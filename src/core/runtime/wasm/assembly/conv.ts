@@ -53,6 +53,13 @@ function convT<M>(
 ): void {
   const pixels = outH * outW;
   const pairs = kH * segPairs;
+  const zo = v128.load(params, 0);
+  const qlo = v128.load(params, 16);
+  const qhi = v128.load(params, 32);
+  const flo = v128.load(params, 48);
+  const fhi = v128.load(params, 64);
+  const magic = v128.load(params, 80);
+  const magicZ = v128.load(params, 96);
   const stepX = <usize>(sW * ch);
   const stepY = <usize>(sH * rowBytes);
   // (oy, ox) of the next pixel, and its window's top-left byte
@@ -98,7 +105,7 @@ function convT<M>(
       }
     } else q3 = q2;
     packSegments4(q0, q1, q2, q3, <usize>rowBytes, kH, segPairs, pack);
-    tile4<M>(pack, pairs, b, n, params, mode, c0, c1, c2, c3);
+    tile4<M>(pack, pairs, b, n, params, mode, c0, c1, c2, c3, zo, qlo, qhi, flo, fhi, magic, magicZ);
     r += 4;
   }
 }

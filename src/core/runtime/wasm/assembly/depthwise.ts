@@ -23,7 +23,7 @@
  * zero weights), so the input needs 8 bytes of slack after its end. Exactly C bytes per output
  * pixel are written.
  */
-import { requant4 } from './requant';
+import { requant4c } from './requant';
 import { storeBytes } from './store';
 import { MODE_DOUBLE, MODE_SINGLE, MODE_XNNPACK, PARAM_HEADER_BYTES, PARAM_BLOCK_BYTES } from './layout';
 
@@ -68,7 +68,7 @@ function taps3x3(r0: usize, r1: usize, r2: usize, c: usize, wp: usize, high: boo
 
 /** One output pixel of a 3×3 window wholly inside the input: all channel groups. */
 // @inline
-function interior3x3<M>(base: usize, rowBytes: i32, ch: i32, c8: i32, pairs: usize, ibias: usize, params: usize, mode: i32, op: usize): void {
+function interior3x3<M>(base: usize, rowBytes: i32, ch: i32, c8: i32, pairs: usize, ibias: usize, params: usize, mode: i32, op: usize, zo: v128, qlo: v128, qhi: v128, flo: v128, fhi: v128, magic: v128, magicZ: v128): void {
   const hdr = params;
   const c = <usize>ch;
   let pp = params + <usize>PARAM_HEADER_BYTES;
@@ -78,8 +78,8 @@ function interior3x3<M>(base: usize, rowBytes: i32, ch: i32, c8: i32, pairs: usi
     const r1 = r0 + <usize>rowBytes;
     const r2 = r1 + <usize>rowBytes;
     const bp = ibias + (<usize>cg << 2);
-    const q0 = requant4<M>(i32x4.add(taps3x3(r0, r1, r2, c, wp, false), v128.load(bp, 0)), pp, hdr, mode);
-    const q1 = requant4<M>(i32x4.add(taps3x3(r0, r1, r2, c, wp, true), v128.load(bp, 16)), pp + <usize>PARAM_BLOCK_BYTES, hdr, mode);
+    const q0 = requant4c<M>(i32x4.add(taps3x3(r0, r1, r2, c, wp, false), v128.load(bp, 0)), pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ);
+    const q1 = requant4c<M>(i32x4.add(taps3x3(r0, r1, r2, c, wp, true), v128.load(bp, 16)), pp + <usize>PARAM_BLOCK_BYTES, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ);
     storeGroup(op + <usize>cg, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q0, q1), q0), ch - cg);
     pp += <usize>(PARAM_BLOCK_BYTES << 1);
     wp += 160;
@@ -88,7 +88,7 @@ function interior3x3<M>(base: usize, rowBytes: i32, ch: i32, c8: i32, pairs: usi
 
 /** Any window, only the valid taps, zero point subtracted explicitly. */
 // @inline
-function general<M>(base: usize, rowBytes: i32, ch: i32, c8: i32, kW: i32, kyA: i32, kyB: i32, kxA: i32, kxB: i32, w: usize, zv: v128, params: usize, mode: i32, op: usize): void {
+function general<M>(base: usize, rowBytes: i32, ch: i32, c8: i32, kW: i32, kyA: i32, kyB: i32, kxA: i32, kxB: i32, w: usize, zv: v128, params: usize, mode: i32, op: usize, zo: v128, qlo: v128, qhi: v128, flo: v128, fhi: v128, magic: v128, magicZ: v128): void {
   const hdr = params;
   const tapBytes = c8 << 1;
   let pp = params + <usize>PARAM_HEADER_BYTES;
@@ -105,9 +105,9 @@ function general<M>(base: usize, rowBytes: i32, ch: i32, c8: i32, kW: i32, kyA: 
         acc1 = i32x4.add(acc1, i32x4.extmul_high_i16x8_s(x, wv));
       }
     }
-    const r0 = requant4<M>(i32x4.add(acc0, v128.load(pp)), pp, hdr, mode);
+    const r0 = requant4c<M>(i32x4.add(acc0, v128.load(pp)), pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ);
     const pp1 = pp + <usize>PARAM_BLOCK_BYTES;
-    const r1 = requant4<M>(i32x4.add(acc1, v128.load(pp1)), pp1, hdr, mode);
+    const r1 = requant4c<M>(i32x4.add(acc1, v128.load(pp1)), pp1, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ);
     storeGroup(op + <usize>cg, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(r0, r1), r0), ch - cg);
     pp += <usize>(PARAM_BLOCK_BYTES << 1);
   }
@@ -121,6 +121,13 @@ function dwT<M>(
   const c8 = (ch + 7) & ~7;
   const zv = i16x8.splat(<i16>zIn);
   const rowBytes = inW * ch;
+  const zo = v128.load(params, 0);
+  const qlo = v128.load(params, 16);
+  const qhi = v128.load(params, 32);
+  const flo = v128.load(params, 48);
+  const fhi = v128.load(params, 64);
+  const magic = v128.load(params, 80);
+  const magicZ = v128.load(params, 96);
   // output rows / columns whose 3×3 window lies wholly inside the input
   const fast = pairs != 0;
   const oyA = (padT + sH - 1) / sH;
@@ -137,11 +144,11 @@ function dwT<M>(
       const ix0 = ox * sW - padL;
       const base = inp + <usize>(iy0 * rowBytes + ix0 * ch);
       if (rowFast && ox >= oxA && ox < oxB) {
-        interior3x3<M>(base, rowBytes, ch, c8, pairs, ibias, params, mode, op);
+        interior3x3<M>(base, rowBytes, ch, c8, pairs, ibias, params, mode, op, zo, qlo, qhi, flo, fhi, magic, magicZ);
       } else {
         const kxA = ix0 < 0 ? -ix0 : 0;
         const kxB = inW - ix0 < kW ? inW - ix0 : kW;
-        general<M>(base, rowBytes, ch, c8, kW, kyA, kyB, kxA, kxB, w, zv, params, mode, op);
+        general<M>(base, rowBytes, ch, c8, kW, kyA, kyB, kxA, kxB, w, zv, params, mode, op, zo, qlo, qhi, flo, fhi, magic, magicZ);
       }
       op += <usize>ch;
     }

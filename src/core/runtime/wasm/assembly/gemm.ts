@@ -27,7 +27,8 @@
  * C: `m` rows, stride `ldc` bytes; exactly `n` bytes of each row are written.
  * Overflow: |a·b| ≤ 128·128, int32 accumulators are exact for K < 2^17.
  */
-import { requant4 } from './requant';
+import { requant4c } from './requant';
+
 import { storeBytes } from './store';
 import { MODE_DOUBLE, MODE_SINGLE, MODE_XNNPACK, PARAM_HEADER_BYTES, PARAM_BLOCK_BYTES } from './layout';
 
@@ -40,15 +41,15 @@ function storeCols(dst: usize, v: v128, cols: i32): void {
 
 /** Requantizes channels 0–3 and 4–7 of one row and packs them into bytes 0..7. */
 // @inline
-function finish8<M>(acc0: v128, acc1: v128, bias0: v128, bias1: v128, pp: usize, hdr: usize, mode: i32): v128 {
-  const r0 = requant4<M>(i32x4.add(acc0, bias0), pp, hdr, mode);
-  const r1 = requant4<M>(i32x4.add(acc1, bias1), pp + <usize>PARAM_BLOCK_BYTES, hdr, mode);
+function finish8<M>(acc0: v128, acc1: v128, bias0: v128, bias1: v128, pp: usize, hdr: usize, mode: i32, zo: v128, qlo: v128, qhi: v128, flo: v128, fhi: v128, magic: v128, magicZ: v128): v128 {
+  const r0 = requant4c<M>(i32x4.add(acc0, bias0), pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ);
+  const r1 = requant4c<M>(i32x4.add(acc1, bias1), pp + <usize>PARAM_BLOCK_BYTES, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ);
   return i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(r0, r1), r0);
 }
 
 // @inline
-function finish4<M>(acc0: v128, bias0: v128, pp: usize, hdr: usize, mode: i32): v128 {
-  const r0 = requant4<M>(i32x4.add(acc0, bias0), pp, hdr, mode);
+function finish4<M>(acc0: v128, bias0: v128, pp: usize, hdr: usize, mode: i32, zo: v128, qlo: v128, qhi: v128, flo: v128, fhi: v128, magic: v128, magicZ: v128): v128 {
+  const r0 = requant4c<M>(i32x4.add(acc0, bias0), pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ);
   return i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(r0, r0), r0);
 }
 
@@ -95,7 +96,7 @@ function packRows4(a0: usize, lda: usize, k8: i32, dst: usize): void {
  * (a row pointer may point at a trash row when the block is padded).
  */
 // @inline
-export function tile4<M>(pack: usize, pairs: i32, b: usize, n: i32, params: usize, mode: i32, c0: usize, c1: usize, c2: usize, c3: usize): void {
+export function tile4<M>(pack: usize, pairs: i32, b: usize, n: i32, params: usize, mode: i32, c0: usize, c1: usize, c2: usize, c3: usize, zo: v128, qlo: v128, qhi: v128, flo: v128, fhi: v128, magic: v128, magicZ: v128): void {
   const hdr = params;
   const groups = (n + 7) >> 3;
   const packEnd = pack + (<usize>pairs << 4);
@@ -122,10 +123,10 @@ export function tile4<M>(pack: usize, pairs: i32, b: usize, n: i32, params: usiz
         bp += 32;
       }
       const bias0 = v128.load(pp);
-      storeCols(c0 + <usize>col, finish4<M>(s00, bias0, pp, hdr, mode), cols);
-      storeCols(c1 + <usize>col, finish4<M>(s10, bias0, pp, hdr, mode), cols);
-      storeCols(c2 + <usize>col, finish4<M>(s20, bias0, pp, hdr, mode), cols);
-      storeCols(c3 + <usize>col, finish4<M>(s30, bias0, pp, hdr, mode), cols);
+      storeCols(c0 + <usize>col, finish4<M>(s00, bias0, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ), cols);
+      storeCols(c1 + <usize>col, finish4<M>(s10, bias0, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ), cols);
+      storeCols(c2 + <usize>col, finish4<M>(s20, bias0, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ), cols);
+      storeCols(c3 + <usize>col, finish4<M>(s30, bias0, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ), cols);
       return;
     }
     let s01 = s00;
@@ -153,10 +154,10 @@ export function tile4<M>(pack: usize, pairs: i32, b: usize, n: i32, params: usiz
     }
     const bias0 = v128.load(pp);
     const bias1 = v128.load(pp, PARAM_BLOCK_BYTES);
-    storeCols(c0 + <usize>col, finish8<M>(s00, s01, bias0, bias1, pp, hdr, mode), cols);
-    storeCols(c1 + <usize>col, finish8<M>(s10, s11, bias0, bias1, pp, hdr, mode), cols);
-    storeCols(c2 + <usize>col, finish8<M>(s20, s21, bias0, bias1, pp, hdr, mode), cols);
-    storeCols(c3 + <usize>col, finish8<M>(s30, s31, bias0, bias1, pp, hdr, mode), cols);
+    storeCols(c0 + <usize>col, finish8<M>(s00, s01, bias0, bias1, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ), cols);
+    storeCols(c1 + <usize>col, finish8<M>(s10, s11, bias0, bias1, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ), cols);
+    storeCols(c2 + <usize>col, finish8<M>(s20, s21, bias0, bias1, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ), cols);
+    storeCols(c3 + <usize>col, finish8<M>(s30, s31, bias0, bias1, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ), cols);
     pp += <usize>(PARAM_BLOCK_BYTES << 1);
   }
 }
@@ -164,6 +165,13 @@ export function tile4<M>(pack: usize, pairs: i32, b: usize, n: i32, params: usiz
 /** The kernel for one requantization variant M (see requant4). */
 function gemmT<M>(a: usize, lda: i32, m: i32, kp: i32, b: usize, n: i32, params: usize, mode: i32, c: usize, ldc: i32, scratch: usize): void {
   const hdr = params;
+  const zo = v128.load(params, 0);
+  const qlo = v128.load(params, 16);
+  const qhi = v128.load(params, 32);
+  const flo = v128.load(params, 48);
+  const fhi = v128.load(params, 64);
+  const magic = v128.load(params, 80);
+  const magicZ = v128.load(params, 96);
   const groups = (n + 7) >> 3;
   const groupBytes = <usize>(kp << 4); // kp/2 pairs × 32 bytes
   const k8 = (kp + 7) & ~7;
@@ -172,7 +180,7 @@ function gemmT<M>(a: usize, lda: i32, m: i32, kp: i32, b: usize, n: i32, params:
     const a0 = a + <usize>(i * lda);
     packRows4(a0, <usize>lda, k8, scratch);
     const c0 = c + <usize>(i * ldc);
-    tile4<M>(scratch, kp >> 1, b, n, params, mode, c0, c0 + <usize>ldc, c0 + <usize>(2 * ldc), c0 + <usize>(3 * ldc));
+    tile4<M>(scratch, kp >> 1, b, n, params, mode, c0, c0 + <usize>ldc, c0 + <usize>(2 * ldc), c0 + <usize>(3 * ldc), zo, qlo, qhi, flo, fhi, magic, magicZ);
   }
   // remaining rows (and M < 4) one at a time, 16 channels per pass where there are 16
   for (; i < m; i++) {
@@ -200,9 +208,9 @@ function gemmT<M>(a: usize, lda: i32, m: i32, kp: i32, b: usize, n: i32, params:
         o += 32;
       }
       const col = g << 3;
-      storeCols(c0 + <usize>col, finish8<M>(s00, s01, v128.load(pp), v128.load(pp, PARAM_BLOCK_BYTES), pp, hdr, mode), n - col);
+      storeCols(c0 + <usize>col, finish8<M>(s00, s01, v128.load(pp), v128.load(pp, PARAM_BLOCK_BYTES), pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ), n - col);
       const pq = pp + <usize>(PARAM_BLOCK_BYTES << 1);
-      storeCols(c0 + <usize>(col + 8), finish8<M>(s02, s03, v128.load(pq), v128.load(pq, PARAM_BLOCK_BYTES), pq, hdr, mode), n - col - 8);
+      storeCols(c0 + <usize>(col + 8), finish8<M>(s02, s03, v128.load(pq), v128.load(pq, PARAM_BLOCK_BYTES), pq, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ), n - col - 8);
       pp += <usize>(PARAM_BLOCK_BYTES << 2);
       bp += groupBytes << 1;
     }
@@ -218,7 +226,7 @@ function gemmT<M>(a: usize, lda: i32, m: i32, kp: i32, b: usize, n: i32, params:
         bp += 32;
       }
       const col = g << 3;
-      storeCols(c0 + <usize>col, finish8<M>(s00, s01, v128.load(pp), v128.load(pp, PARAM_BLOCK_BYTES), pp, hdr, mode), n - col);
+      storeCols(c0 + <usize>col, finish8<M>(s00, s01, v128.load(pp), v128.load(pp, PARAM_BLOCK_BYTES), pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ), n - col);
     }
   }
 }

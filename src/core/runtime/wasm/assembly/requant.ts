@@ -88,14 +88,24 @@ function requantScalar4(x: v128, pp: usize, hdr: usize, mode: i32): v128 {
  */
 // @inline
 export function requant4<M>(x: v128, pp: usize, hdr: usize, mode: i32): v128 {
+  return requant4c<M>(x, pp, hdr, mode, v128.load(hdr, 0), v128.load(hdr, 16), v128.load(hdr, 32), v128.load(hdr, 48), v128.load(hdr, 64), v128.load(hdr, 80), v128.load(hdr, 96));
+}
+
+/**
+ * requant4 with the header's constants already in values (load them once per kernel call:
+ * reloading them per channel group makes V8 load, spill and reload them every iteration).
+ * zo, qlo, qhi: zero point and clamp (integer modes); flo, fhi, magic, magicZ (xnnpack).
+ */
+// @inline
+export function requant4c<M>(x: v128, pp: usize, hdr: usize, mode: i32, zo: v128, qlo: v128, qhi: v128, flo: v128, fhi: v128, magic: v128, magicZ: v128): v128 {
   if (isFloat<M>()) {
     // (float)acc · scale, clamped to [qmin − zOut, qmax − zOut], rounded half to even by the
     // magic-bias addition, then the zero point comes back with the bias's bit pattern.
     let f = f32x4.mul(f32x4.convert_i32x4_s(x), v128.load(pp, 16));
-    f = f32x4.pmax(f, v128.load(hdr, 48));
-    f = f32x4.pmin(f, v128.load(hdr, 64));
-    f = f32x4.add(f, v128.load(hdr, 80));
-    return i32x4.sub(f, v128.load(hdr, 96));
+    f = f32x4.pmax(f, flo);
+    f = f32x4.pmin(f, fhi);
+    f = f32x4.add(f, magic);
+    return i32x4.sub(f, magicZ);
   }
   let q: v128;
   if (sizeof<M>() == 1) {
@@ -123,7 +133,7 @@ export function requant4<M>(x: v128, pp: usize, hdr: usize, mode: i32): v128 {
   } else {
     return requantScalar4(x, pp, hdr, mode);
   }
-  q = i32x4.add(q, v128.load(hdr, 0));
-  q = i32x4.max_s(q, v128.load(hdr, 16));
-  return i32x4.min_s(q, v128.load(hdr, 32));
+  q = i32x4.add(q, zo);
+  q = i32x4.max_s(q, qlo);
+  return i32x4.min_s(q, qhi);
 }
