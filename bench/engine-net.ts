@@ -1,10 +1,9 @@
 /**
  * A bench-only int8 pipeline that runs a quantized net directly on QuantLab's int8 engine
- * (src/core/runtime/wasm): every conv / depthwise / dense / max pool / quantize / dequantize is
- * one engine call on views of the engine's heap, prepared once (weights packed, parameters
- * precomputed, activations in two ping-pong buffers). Only the global average pool is a
- * TypeScript loop here (TFLite's int8 AVERAGE_POOL_2D rounding). It stands in until the
- * interpreter's int8 kernels call the engine; it is not the interpreter.
+ * (src/core/runtime/wasm): every conv / depthwise / dense / pool / quantize / dequantize is one
+ * engine call on views of the engine's heap, prepared once (weights packed, parameters
+ * precomputed, activations in two ping-pong buffers). It stands in until the interpreter's int8
+ * kernels call the engine; it is not the interpreter.
  */
 import type { RoundingMode } from '../src/core/runtime/kernel';
 import type { Int8Engine } from '../src/core/runtime/wasm/engine';
@@ -21,23 +20,6 @@ function requant(ql: QLayer, rounding: RoundingMode): Requantization {
   if (rounding === 'xnnpack') return { rounding, scale: reals.map((r) => Math.fround(r)), ...out };
   const q = reals.map(quantizeMultiplier);
   return { rounding, multiplier: q.map((x) => x.multiplier), shift: q.map((x) => x.shift), ...out };
-}
-
-/** TFLite reference int8 AVERAGE_POOL_2D (VALID, window = stride): rounded integer mean, clamp. */
-function averagePool(input: Int8Array, output: Int8Array, h: number, w: number, c: number, k: number, lo: number, hi: number): void {
-  const oh = Math.floor(h / k);
-  const ow = Math.floor(w / k);
-  const count = k * k;
-  for (let oy = 0; oy < oh; oy++) {
-    for (let ox = 0; ox < ow; ox++) {
-      for (let ch = 0; ch < c; ch++) {
-        let sum = 0;
-        for (let y = 0; y < k; y++) for (let x = 0; x < k; x++) sum += input[((oy * k + y) * w + ox * k + x) * c + ch];
-        const avg = sum > 0 ? Math.trunc((sum + (count >> 1)) / count) : Math.trunc((sum - (count >> 1)) / count);
-        output[(oy * ow + ox) * c + ch] = avg < lo ? lo : avg > hi ? hi : avg;
-      }
-    }
-  }
 }
 
 export class EngineInt8Net {
@@ -88,13 +70,8 @@ export class EngineInt8Net {
           break;
         }
         case 'avgpool': {
-          const inLen = h * w * c;
-          const outLen = size(out);
-          pending.push(({ src, dst }) => (b) => {
-            const s = src();
-            const d = dst();
-            for (let n = 0; n < b; n++) averagePool(s.subarray(n * inLen), d.subarray(n * outLen), h, w, c, l.k, ql.actMin, ql.actMax);
-          });
+          const g: WindowGeometry = { inH: h, inW: w, channels: c, kernelH: l.k, kernelW: l.k, strideH: l.k, strideW: l.k, padTop: 0, padLeft: 0, outH: out[0], outW: out[1] };
+          pending.push(({ src, dst }) => (b) => engine.averagePool(g, ql.actMin, ql.actMax, src(), dst(), b));
           break;
         }
         case 'flatten':

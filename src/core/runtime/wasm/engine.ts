@@ -24,7 +24,7 @@ import {
   packDepthwise3x3Pairs, packDepthwiseWeights, packGemmWeights, paramAreaBytes, requantMode, roundUp, writeParams,
 } from './layout';
 import type { ReferenceConvGeometry, ReferenceWeights } from './reference';
-import { referenceConv2d, referenceDepthwiseConv2d, referenceDequantize, referenceGemm, referenceIm2col, referenceMaxPool, referenceQuantize } from './reference';
+import { referenceAveragePool, referenceConv2d, referenceDepthwiseConv2d, referenceDequantize, referenceGemm, referenceIm2col, referenceMaxPool, referenceQuantize } from './reference';
 import type { Conv2dSpec, DepthwiseConv2dSpec, GemmSpec, WindowGeometry } from './spec';
 import { checkBias, checkInputZeroPoint, checkPositive, checkWeights, checkWindow, expandRequantization } from './spec';
 
@@ -108,6 +108,8 @@ export interface Int8Engine {
   depthwiseConv2d(plan: DepthwiseConv2dPlan, input: Int8Array, output: Int8Array, batches?: number): void;
   /** int8 max pooling (input and output share quantization), clamped to [outputMin, outputMax]. */
   maxPool(g: WindowGeometry, outputMin: number, outputMax: number, input: Int8Array, output: Int8Array, batches?: number): void;
+  /** int8 average pooling, TFLite's integer rounding (input and output share quantization). */
+  averagePool(g: WindowGeometry, outputMin: number, outputMax: number, input: Int8Array, output: Int8Array, batches?: number): void;
   /** QUANTIZE per tensor: float32 → int8 codes as the interpreter's kernel in that rounding mode. */
   quantize(input: Float32Array, output: Int8Array, scale: number, zeroPoint: number, rounding: RoundingMode): void;
   /** DEQUANTIZE per tensor: (q − zeroPoint) · scale in float32. */
@@ -146,6 +148,7 @@ interface EngineExports {
   pad_s8(inp: number, inH: number, inW: number, ch: number, padT: number, padL: number, hp: number, wp: number, zIn: number, out: number): void;
   im2col_s8(inp: number, inH: number, inW: number, ch: number, kH: number, kW: number, sH: number, sW: number, dH: number, dW: number, padT: number, padL: number, outH: number, outW: number, zIn: number, out: number, ldo: number, over: number): void;
   maxpool_s8(inp: number, inH: number, inW: number, ch: number, kH: number, kW: number, sH: number, sW: number, padT: number, padL: number, outH: number, outW: number, qmin: number, qmax: number, out: number): void;
+  avgpool_s8(inp: number, inH: number, inW: number, ch: number, kH: number, kW: number, sH: number, sW: number, padT: number, padL: number, outH: number, outW: number, qmin: number, qmax: number, out: number): void;
   quantize_f32_s8(inp: number, n: number, factor: number, zp: number, qmin: number, qmax: number, xnn: number, out: number): void;
   dequantize_s8_f32(inp: number, n: number, scale: number, zp: number, out: number): void;
 }
@@ -243,6 +246,12 @@ abstract class HeapEngine {
 
 function need(label: string, what: string, view: Int8Array, length: number): void {
   if (view.length < length) throw new RangeError(`${label}: the ${what} view holds ${view.length} bytes; ${length} are needed.`);
+}
+
+function checkOutputRange(label: string, lo: number, hi: number): void {
+  if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < -128 || hi > 127 || lo > hi) {
+    throw new UnsupportedError(`${label}: the output range [${lo}, ${hi}] is not a non-empty range of int8 codes.`);
+  }
 }
 
 function checkBatches(label: string, batches: number): void {
@@ -535,8 +544,16 @@ class WasmInt8Engine extends HeapEngine implements Int8Engine {
   }
 
   maxPool(g: WindowGeometry, outputMin: number, outputMax: number, input: Int8Array, output: Int8Array, batches = 1): void {
-    const label = 'maxPool';
+    this.pool('maxPool', g, outputMin, outputMax, input, output, batches);
+  }
+
+  averagePool(g: WindowGeometry, outputMin: number, outputMax: number, input: Int8Array, output: Int8Array, batches = 1): void {
+    this.pool('averagePool', g, outputMin, outputMax, input, output, batches);
+  }
+
+  private pool(label: 'maxPool' | 'averagePool', g: WindowGeometry, outputMin: number, outputMax: number, input: Int8Array, output: Int8Array, batches: number): void {
     checkWindow(label, g);
+    checkOutputRange(label, outputMin, outputMax);
     checkBatches(label, batches);
     const inLen = g.inH * g.inW * g.channels;
     const outLen = g.outH * g.outW * g.channels;
@@ -544,8 +561,9 @@ class WasmInt8Engine extends HeapEngine implements Int8Engine {
     const outPtr = this.ptr(label, 'output', output);
     need(label, 'input', input, batches * inLen);
     need(label, 'output', output, batches * outLen);
+    const kernel = label === 'maxPool' ? this.x.maxpool_s8 : this.x.avgpool_s8;
     for (let b = 0; b < batches; b++) {
-      this.x.maxpool_s8(inPtr + b * inLen, g.inH, g.inW, g.channels, g.kernelH, g.kernelW, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW, outputMin, outputMax, outPtr + b * outLen);
+      kernel(inPtr + b * inLen, g.inH, g.inW, g.channels, g.kernelH, g.kernelW, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW, outputMin, outputMax, outPtr + b * outLen);
     }
   }
 
@@ -689,13 +707,23 @@ class TypeScriptInt8Engine extends HeapEngine implements Int8Engine {
   }
 
   maxPool(g: WindowGeometry, outputMin: number, outputMax: number, input: Int8Array, output: Int8Array, batches = 1): void {
-    checkWindow('maxPool', g);
-    checkBatches('maxPool', batches);
+    this.pool('maxPool', g, outputMin, outputMax, input, output, batches);
+  }
+
+  averagePool(g: WindowGeometry, outputMin: number, outputMax: number, input: Int8Array, output: Int8Array, batches = 1): void {
+    this.pool('averagePool', g, outputMin, outputMax, input, output, batches);
+  }
+
+  private pool(label: 'maxPool' | 'averagePool', g: WindowGeometry, outputMin: number, outputMax: number, input: Int8Array, output: Int8Array, batches: number): void {
+    checkWindow(label, g);
+    checkOutputRange(label, outputMin, outputMax);
+    checkBatches(label, batches);
     const inLen = g.inH * g.inW * g.channels;
     const outLen = g.outH * g.outW * g.channels;
-    need('maxPool', 'input', input, batches * inLen);
-    need('maxPool', 'output', output, batches * outLen);
-    for (let b = 0; b < batches; b++) referenceMaxPool(g, outputMin, outputMax, input.subarray(b * inLen), output.subarray(b * outLen));
+    need(label, 'input', input, batches * inLen);
+    need(label, 'output', output, batches * outLen);
+    const kernel = label === 'maxPool' ? referenceMaxPool : referenceAveragePool;
+    for (let b = 0; b < batches; b++) kernel(g, outputMin, outputMax, input.subarray(b * inLen), output.subarray(b * outLen));
   }
 
   quantize(input: Float32Array, output: Int8Array, scale: number, zeroPoint: number, rounding: RoundingMode): void {

@@ -3,6 +3,6 @@ export { createInt8Engine, engineModule, hasWasmSimd128 } from './engine';
 export type { Conv2dPlan, DepthwiseConv2dPlan, GemmPlan, Int8Backend, Int8Engine, Int8EngineOptions, PlanInfo } from './engine';
 export type { ChannelRequantization, Conv2dSpec, DepthwiseConv2dSpec, GemmSpec, Requantization, WindowGeometry } from './spec';
 export {
-  multiplyDoubleRounding, multiplySingleRounding, referenceConv2d, referenceDepthwiseConv2d, referenceGemm, referenceIm2col,
+  multiplyDoubleRounding, multiplySingleRounding, referenceAveragePool, referenceConv2d, referenceDepthwiseConv2d, referenceGemm, referenceIm2col,
   referenceDequantize, referenceMaxPool, referenceQuantize, requantize, roundHalfAwayFromZero, roundHalfToEven, roundingDivideByPOT, saturatingRoundingDoublingHighMul,
 } from './reference';

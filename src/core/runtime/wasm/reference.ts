@@ -202,6 +202,35 @@ export function referenceMaxPool(g: WindowGeometry, outputMin: number, outputMax
   }
 }
 
+/**
+ * int8 average pooling of one image (input and output share quantization), TFLite's reference:
+ * the integer mean over the valid taps, (Σ ± count/2) / count truncated, then the clamp.
+ */
+export function referenceAveragePool(g: WindowGeometry, outputMin: number, outputMax: number, input: Int8Array, output: Int8Array): void {
+  const C = g.channels;
+  for (let oy = 0; oy < g.outH; oy++) {
+    for (let ox = 0; ox < g.outW; ox++) {
+      for (let c = 0; c < C; c++) {
+        let sum = 0;
+        let count = 0;
+        for (let ky = 0; ky < g.kernelH; ky++) {
+          const iy = oy * g.strideH - g.padTop + ky;
+          if (iy < 0 || iy >= g.inH) continue;
+          for (let kx = 0; kx < g.kernelW; kx++) {
+            const ix = ox * g.strideW - g.padLeft + kx;
+            if (ix < 0 || ix >= g.inW) continue;
+            sum += input[(iy * g.inW + ix) * C + c];
+            count++;
+          }
+        }
+        const half = count >> 1;
+        const avg = Math.trunc(sum > 0 ? (sum + half) / count : (sum - half) / count);
+        output[(oy * g.outW + ox) * C + c] = avg < outputMin ? outputMin : avg > outputMax ? outputMax : avg;
+      }
+    }
+  }
+}
+
 /** Nearest integer, ties away from zero (TfLiteRound / std::round). */
 export function roundHalfAwayFromZero(v: number): number {
   const t = Math.trunc(v);

@@ -9,6 +9,6 @@ export { gemm_s8 } from './gemm';
 export { dwconv_s8 } from './depthwise';
 export { im2col_s8 } from './im2col';
 export { conv_s8, pad_s8 } from './conv';
-export { maxpool_s8 } from './pool';
+export { maxpool_s8, avgpool_s8 } from './pool';
 export { quantize_f32_s8, dequantize_s8_f32 } from './quant';
 export { mulDoubleRounding, mulSingleRounding } from './requant';

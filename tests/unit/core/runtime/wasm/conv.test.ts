@@ -6,7 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import type { RoundingMode } from '../../../../../src/core/runtime/kernel';
 import { createInt8Engine } from '../../../../../src/core/runtime/wasm/engine';
-import { referenceConv2d, referenceDepthwiseConv2d, referenceIm2col, referenceMaxPool } from '../../../../../src/core/runtime/wasm/reference';
+import type { Graph } from '../../../../../src/core/ir/types';
+import { Interpreter } from '../../../../../src/core/runtime/interpreter';
+import { referenceAveragePool, referenceConv2d, referenceDepthwiseConv2d, referenceIm2col, referenceMaxPool } from '../../../../../src/core/runtime/wasm/reference';
 import type { Conv2dSpec, DepthwiseConv2dSpec, WindowGeometry } from '../../../../../src/core/runtime/wasm/spec';
 import { expandRequantization } from '../../../../../src/core/runtime/wasm/spec';
 import { Mismatches, MODES, randInt, randomInt8, randomRequant, rng } from './helpers';
@@ -160,6 +162,40 @@ describe('int8 convolutions: WebAssembly SIMD128 === scalar reference', () => {
     bad.expectNone(1000);
   });
 
+  it('average pooling (TFLite integer rounding, border windows with fewer taps) === reference === the interpreter kernel', () => {
+    const r = rng(650);
+    const bad = new Mismatches();
+    for (let t = 0; t < 24; t++) {
+      const mark = wasm.mark();
+      const k = [2, 3, 5][t % 3];
+      const C = [1, 7, 8, 12, 17, 40][t % 6];
+      const g = window(randInt(r, k, 12), randInt(r, k, 12), C, k, k, t % 4 === 0 ? 1 : 2, t % 2 ? 'SAME' : 'VALID');
+      const input = randomInt8(r, g.inH * g.inW * C);
+      const lo = t % 3 === 0 ? randInt(r, -128, 0) : -128;
+      const out = wasm.allocInt8(g.outH * g.outW * C);
+      wasm.averagePool(g, lo, 127, copyIn(input), out);
+      const want = new Int8Array(out.length);
+      referenceAveragePool(g, lo, 127, input, want);
+      check(bad, `t${t}`, out, want);
+      if (lo === -128) {
+        // the interpreter's AVERAGE_POOL_2D int8 kernel: the runtime's definition
+        const graph: Graph = {
+          name: 'avg',
+          tensors: [
+            { name: 'x', dtype: 'int8', shape: [1, g.inH, g.inW, C], quant: { scale: [0.05], zeroPoint: [3] } },
+            { name: 'y', dtype: 'int8', shape: [1, g.outH, g.outW, C], quant: { scale: [0.05], zeroPoint: [3] } },
+          ],
+          ops: [{ type: 'AVERAGE_POOL_2D', inputs: [0], outputs: [1], options: { padding: t % 2 ? 'SAME' : 'VALID', strideW: g.strideW, strideH: g.strideH, filterWidth: k, filterHeight: k, fusedActivationFunction: 'NONE' } }],
+          inputs: [0],
+          outputs: [1],
+        };
+        check(bad, `t${t} interpreter`, want, Interpreter.prepare(graph).run([input]).outputs[0] as Int8Array);
+      }
+      wasm.release(mark);
+    }
+    bad.expectNone(1000);
+  });
+
   it('the TypeScript backend gives the same codes for conv, depthwise and pooling', () => {
     const ts = createInt8Engine({ backend: 'typescript' });
     const r = rng(700);
@@ -173,6 +209,7 @@ describe('int8 convolutions: WebAssembly SIMD128 === scalar reference', () => {
       ['conv', (e: typeof ts, inp: Int8Array, out: Int8Array) => e.conv2d(e.prepareConv2d(conv), inp, out)],
       ['depthwise', (e: typeof ts, inp: Int8Array, out: Int8Array) => e.depthwiseConv2d(e.prepareDepthwiseConv2d(dw), inp, out)],
       ['maxpool', (e: typeof ts, inp: Int8Array, out: Int8Array) => e.maxPool(g, -100, 100, inp, out)],
+      ['avgpool', (e: typeof ts, inp: Int8Array, out: Int8Array) => e.averagePool(g, -100, 100, inp, out)],
     ] as const) {
       const len = name === 'conv' ? g.outH * g.outW * 6 : g.outH * g.outW * 5;
       const a = new Int8Array(len);
