@@ -195,6 +195,8 @@ interface NetResult {
   batch64: Record<string, { imagesPerSecond: number; imagesPerCpuSecond: number }>;
   ratiosBatch1: Record<string, number>;
   ratiosBatch64: Record<string, number>;
+  /** Batch 1 ratios of each rounding mode's WASM pipeline. */
+  ratiosBatch1ByRounding: Record<string, Record<string, number>>;
   checks: Record<string, Check>;
   ortOptimizedOps: Record<string, Record<string, number>>;
 }
@@ -228,9 +230,12 @@ async function timeAt(net: NetSpec, defs: EngineDef[], batch: number): Promise<M
   return figures;
 }
 
-function ratios(f: Map<string, Figures>): Record<string, number> {
+function ratios(f: Map<string, Figures>, quantlabKey = 'quantlab-int8-wasm'): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [k, a, b] of RATIO_PAIRS) if (f.has(a) && f.has(b)) out[k] = roundRatio(f.get(a)!, f.get(b)!);
+  for (const [k, a, b] of RATIO_PAIRS) {
+    const q = a === 'quantlab-int8-wasm' ? quantlabKey : a;
+    if (f.has(q) && f.has(b)) out[k] = roundRatio(f.get(q)!, f.get(b)!);
+  }
   return out;
 }
 
@@ -244,7 +249,10 @@ async function benchNet(net: NetSpec): Promise<NetResult> {
   log('   timing batch 64…');
   const b64 = await timeAt(net, defs, 64);
   const fig = (m: Map<string, Figures>) => Object.fromEntries([...m].map(([k, f]) => [k, { imagesPerSecond: f.perSecond, imagesPerCpuSecond: f.perCpuSecond }]));
-  const res: NetResult = { name: net.name, batch1: fig(b1), batch64: fig(b64), ratiosBatch1: ratios(b1), ratiosBatch64: ratios(b64), checks: chk, ortOptimizedOps: ortOps };
+  const byRounding = Object.fromEntries(
+    (['xnnpack', 'double-rounding', 'single-rounding'] as RoundingMode[]).map((m) => [m, ratios(b1, m === HEADLINE ? 'quantlab-int8-wasm' : `quantlab-int8-wasm-${m}`)]),
+  );
+  const res: NetResult = { name: net.name, batch1: fig(b1), batch64: fig(b64), ratiosBatch1: ratios(b1), ratiosBatch64: ratios(b64), ratiosBatch1ByRounding: byRounding, checks: chk, ortOptimizedOps: ortOps };
   if (!JSON_OUT) printNet(res, defs);
   return res;
 }
@@ -268,6 +276,7 @@ function printNet(r: NetResult, defs: EngineDef[]): void {
   const rb = (x: Record<string, number>) => Object.entries(x).map(([k, v]) => `${k} ${v.toFixed(2)}×`).join(', ');
   console.log(`\nratios batch 1 (QuantLab WASM int8 ÷ other): ${rb(r.ratiosBatch1)}`);
   console.log(`ratios batch 64: ${rb(r.ratiosBatch64)}`);
+  for (const [m, x] of Object.entries(r.ratiosBatch1ByRounding)) if (m !== HEADLINE) console.log(`ratios batch 1, ${m} pipeline: ${rb(x)}`);
   const exact = ['quantlab-int8-wasm', 'quantlab-int8-wasm-double-rounding', 'quantlab-int8-wasm-single-rounding'].map((k) => `${k}: ${r.checks[k].codesDifferingFromInterpreter}`).join(', ');
   console.log(`WASM engine vs interpreter int8 kernels, outputs differing (16 images): ${exact}`);
   console.log(`ORT ran: ${Object.entries(r.ortOptimizedOps).map(([k, v]) => `${k}: ${Object.entries(v).map(([op, n]) => `${op}×${n}`).join(' ')}`).join(' | ')}`);
