@@ -1,18 +1,26 @@
 /**
- * The int8 engine: GEMM with fused per-channel requantization, depthwise convolution, im2col
- * convolution and max pooling over one heap, in WebAssembly SIMD128 (AssemblyScript sources in
- * `assembly/`, bytes embedded in `generated/engine-wasm.ts`) or, where SIMD128 is missing, the
- * scalar TypeScript reference. Both give identical codes.
+ * The int8 engine: GEMM with fused per-channel requantization, convolution (1×1 direct,
+ * implicit im2col, or im2col for dilated windows), depthwise convolution, max / average
+ * pooling and per-tensor quantize / dequantize over one heap, in WebAssembly SIMD128
+ * (AssemblyScript sources in `assembly/`, bytes embedded in `generated/engine-wasm.ts`) or,
+ * where SIMD128 is missing, the scalar TypeScript reference (`reference.ts`). Both give
+ * identical codes, in each RoundingMode.
  *
  * Life cycle (the interpreter's): `prepare*` once per op packs the weights and requantization
  * parameters into the heap; allocate the activation arena with `alloc`/`int8View` after all
- * prepares; `gemm`/`conv2d`/`depthwiseConv2d` then run on views of that heap with no copies and
- * no allocation. Growing the heap (an `alloc` past its size) replaces `buffer`: views made
+ * prepares; `gemm`/`conv2d`/`depthwiseConv2d`/… then run on views of that heap with no copies
+ * and no allocation. Growing the heap (an `alloc` past its size) replaces `buffer`: views made
  * before are detached, so allocate everything first (`heapGeneration` tells when it happened).
  *
- * Reads past the data: GEMM rows are read up to 7 bytes past K and channel groups in 8/16-byte
- * slices, so up to 15 bytes after an operand may be read (never written); `alloc` leaves 16
- * bytes of slack after every block, so views of allocated blocks are always safe.
+ *   const engine = createInt8Engine();                       // once per interpreter
+ *   const plan = engine.prepareConv2d({ ...geometry, weights, bias, inputZeroPoint,
+ *     requant: { rounding, multiplier, shift, outputZeroPoint, outputMin, outputMax } }, label);
+ *   const arena = engine.int8View(engine.alloc(peakBytes), peakBytes);   // after all prepares
+ *   engine.conv2d(plan, arena.subarray(inOff, inOff + inLen), arena.subarray(outOff, …));
+ *
+ * Reads past the data: kernels read operands in 8- or 16-byte slices, so up to 15 bytes after
+ * an operand may be read (never written); `alloc` leaves 16 bytes of slack after every block,
+ * so views of allocated blocks are always safe.
  */
 import { UnsupportedError } from '../../errors';
 import type { RoundingMode } from '../kernel';
