@@ -14,12 +14,19 @@ import { quantizeMultiplier } from './quantize';
 
 type Step = (batch: number) => void;
 
+/**
+ * The requantization the interpreter's int8 kernels use for this layer in this rounding mode
+ * (src/core/runtime/quantized-util.ts convEpilogue): XNNPACK's scale is fl(fl(S_in·S_w)/S_out);
+ * in 'xnnpack' mode a FULLY_CONNECTED with per-channel weights is not delegated and runs
+ * TFLite's builtin kernel, single rounding, like the interpreter.
+ */
 function requant(ql: QLayer, rounding: RoundingMode): Requantization {
-  const reals = ql.wScale!.map((s) => (ql.inQ.scale * s) / ql.outQ.scale);
+  const f = Math.fround;
   const out = { outputZeroPoint: ql.outQ.zeroPoint, outputMin: ql.actMin, outputMax: ql.actMax };
-  if (rounding === 'xnnpack') return { rounding, scale: reals.map((r) => Math.fround(r)), ...out };
-  const q = reals.map(quantizeMultiplier);
-  return { rounding, multiplier: q.map((x) => x.multiplier), shift: q.map((x) => x.shift), ...out };
+  const mode: RoundingMode = rounding === 'xnnpack' && ql.layer.kind === 'dense' ? 'single-rounding' : rounding;
+  if (mode === 'xnnpack') return { rounding: mode, scale: ql.wScale!.map((s) => f(f(ql.inQ.scale * s) / ql.outQ.scale)), ...out };
+  const q = ql.wScale!.map((s) => quantizeMultiplier((ql.inQ.scale * s) / ql.outQ.scale));
+  return { rounding: mode, multiplier: q.map((x) => x.multiplier), shift: q.map((x) => x.shift), ...out };
 }
 
 export class EngineInt8Net {

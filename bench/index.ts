@@ -11,7 +11,10 @@
  *   quantlab-float32          the QuantLab interpreter (src/core/runtime/interpreter.ts)
  *   quantlab-int8-interpreter the interpreter on the int8 graph (its TypeScript int8 kernels)
  *   quantlab-int8-wasm*       QuantLab's WASM SIMD128 int8 engine (src/core/runtime/wasm) driven
- *                             by a bench-only pipeline (bench/engine-net.ts), not yet the interpreter
+ *                             by a bench-only pipeline (bench/engine-net.ts), not yet the interpreter;
+ *                             'xnnpack' is what TFLite + XNNPACK does: float requantization where
+ *                             XNNPACK takes the op, the builtin kernel's rounding where it declines
+ *                             (per-channel FULLY_CONNECTED), as the interpreter models it
  *
  *   npx tsx bench/index.ts [--json] [--quick] [--gemm] [--net mnist|mobilenet]
  *
