@@ -2,25 +2,11 @@
  * Small helpers on shapes, dtypes and typed arrays shared by the interpreter, the memory plan
  * and the kernels.
  */
+import { dataMatchesDType, dtypeSizeBytes } from '../ir/graph';
 import type { DType, TensorData } from '../ir/types';
 
-/** Bytes one element of `dtype` occupies in memory (bool is stored as one byte). */
-export function dtypeSizeBytes(dtype: DType): number {
-  switch (dtype) {
-    case 'float32':
-    case 'int32':
-      return 4;
-    case 'float16':
-    case 'int16':
-      return 2;
-    case 'int8':
-    case 'uint8':
-    case 'bool':
-      return 1;
-    case 'int64':
-      return 8;
-  }
-}
+/** Bytes one element of `dtype` occupies in memory (bool is stored as one byte): the IR's table. */
+export { dtypeSizeBytes };
 
 export function numElements(shape: readonly number[]): number {
   let n = 1;
@@ -75,25 +61,9 @@ export function allocTyped(dtype: DType, length: number): TensorData {
   return typedView(dtype, new ArrayBuffer(Math.max(0, length) * dtypeSizeBytes(dtype)), 0, length);
 }
 
-/** True when `data` is the typed-array kind that stores `dtype`. */
+/** True when `data` is the typed-array kind that stores `dtype` (the IR's rule). */
 export function dataMatchesDtype(data: TensorData, dtype: DType): boolean {
-  switch (dtype) {
-    case 'float32':
-      return data instanceof Float32Array;
-    case 'float16':
-      return data instanceof Uint16Array;
-    case 'int8':
-      return data instanceof Int8Array;
-    case 'uint8':
-    case 'bool':
-      return data instanceof Uint8Array;
-    case 'int16':
-      return data instanceof Int16Array;
-    case 'int32':
-      return data instanceof Int32Array;
-    case 'int64':
-      return data instanceof BigInt64Array;
-  }
+  return dataMatchesDType(dtype, data);
 }
 
 /** The dtype name of a typed array (for messages). */
