@@ -9,6 +9,11 @@
  *
  * Order is deterministic: round-robin over the classes (sample 0 of digit 0, sample 0 of
  * digit 1, …, sample 0 of digit 9, sample 1 of digit 0, …), so any prefix is class-balanced.
+ *
+ * Splits (`mnist:train`, `mnist:test`): the first 8,000 digits in that order are `train` (exactly
+ * 800 per class, since the rarest digit, 5, has 863), the last 2,000 are `test` (the rest of
+ * each class: 201/327/191/232/180/63/214/270/144/178). Both come from the MNIST *training* set;
+ * `test` is only held out from `train`, it is not MNIST's official test set.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -35,6 +40,20 @@ export function loadMnistDigits(limit?: number): MnistDigits {
   const n = Math.max(0, Math.floor(limit));
   const px = MNIST_HEIGHT * MNIST_WIDTH;
   return { count: n, height: MNIST_HEIGHT, width: MNIST_WIDTH, images: cached.images.subarray(0, n * px), labels: cached.labels.subarray(0, n) };
+}
+
+export type MnistSplit = 'train' | 'test' | 'all';
+
+/** Digits in the train split (the first ones in round-robin order); the rest are the test split. */
+export const MNIST_TRAIN_COUNT = 8000;
+
+/** The train split (first 8,000), the test split (last 2,000) or all 10,000 digits. */
+export function loadMnistSplit(split: MnistSplit): MnistDigits {
+  const all = loadMnistDigits();
+  if (split === 'all') return all;
+  const px = MNIST_HEIGHT * MNIST_WIDTH;
+  const [from, to] = split === 'train' ? [0, MNIST_TRAIN_COUNT] : [MNIST_TRAIN_COUNT, all.count];
+  return { count: to - from, height: MNIST_HEIGHT, width: MNIST_WIDTH, images: all.images.subarray(from * px, to * px), labels: all.labels.subarray(from, to) };
 }
 
 function readAll(): MnistDigits {
