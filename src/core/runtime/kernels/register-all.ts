@@ -10,6 +10,7 @@ import { concatenationFloat32, concatenationQuantized } from './concatenation';
 import { conv2dFloat32, conv2dQuantized } from './conv-2d';
 import { convolution2dTransposeBiasFloat32 } from './convolution-2d-transpose-bias';
 import { depthToSpaceKernel } from './depth-to-space';
+import { detectionPostProcessKernel } from './detection-postprocess';
 import { depthwiseConv2dFloat32, depthwiseConv2dQuantized } from './depthwise-conv-2d';
 import { dequantizeFloat32 } from './dequantize';
 import { fullyConnectedFloat32, fullyConnectedQuantized } from './fully-connected';
@@ -41,6 +42,7 @@ export const ALL_KERNELS: readonly AnyKernelConfig[] = [
   conv2dFloat32,
   convolution2dTransposeBiasFloat32,
   depthToSpaceKernel,
+  detectionPostProcessKernel,
   depthwiseConv2dFloat32,
   dequantizeFloat32,
   fullyConnectedFloat32,
