@@ -16,6 +16,7 @@ import { registerBench } from './commands/bench';
 import { registerInspect } from './commands/inspect';
 import { registerRun } from './commands/run';
 import { registerConvert } from './commands/convert';
+import { registerQuantize } from './commands/quantize';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -51,6 +52,7 @@ export function buildProgram(io: CliIo): { program: Command; context: () => CliC
   registerInspect(program, context);
   registerRun(program, context);
   registerConvert(program, context);
+  registerQuantize(program, context);
   const quiet = (cmd: Command) => {
     cmd.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => {} });
     cmd.commands.forEach(quiet);

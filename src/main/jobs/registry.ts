@@ -8,6 +8,7 @@ import type { JobImplementation } from './types';
 const KINDS: Record<string, () => Promise<JobImplementation<never>>> = {
   eval: async () => (await import('./kinds/eval')).evalJob,
   bench: async () => (await import('./kinds/bench')).benchJob,
+  quantize: async () => (await import('./kinds/quantize')).quantizeJob,
 };
 
 export const JOB_KINDS = Object.keys(KINDS);

@@ -1,0 +1,204 @@
+/**
+ * `quantize`: post-training quantization of a float model (any format QuantLab reads) with a
+ * calibration dataset, written as a .tflite (temporary file, then rename: an interrupted run
+ * leaves nothing behind) and recorded as an experiment: the source model, the calibration
+ * dataset (spec, hash, preprocessing), the options, the per-tensor parameters chosen, the
+ * quantized model as an artifact. With `evalData` the integer model is then evaluated (top-1 on
+ * labelled data) in the chosen rounding mode, so one experiment holds one method's outcome.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../../../core/errors';
+import { checkFitsInput, openDataset, parseDatasetSpec } from '../../../core/data/dataset';
+import type { Dataset, Preprocess } from '../../../core/data/dataset';
+import { openModelFile } from '../../../core/formats';
+import { writeTflite } from '../../../core/formats/tflite/writer';
+import type { Graph } from '../../../core/ir/types';
+import { parseCalibration } from '../../../core/quant/observers';
+import { defaultPtqOptions, quantizeModel } from '../../../core/quant/ptq';
+import type { PtqOptions, Recipe } from '../../../core/quant/ptq';
+import { Interpreter } from '../../../core/runtime/interpreter';
+import type { RoundingMode } from '../../../core/runtime/kernel';
+import type { JobContext, JobResult } from '../types';
+
+export interface QuantizeParams {
+  modelPath: string;
+  outPath: string;
+  /** Calibration dataset spec (not needed by fp16/dynamic). */
+  calib: string | null;
+  recipe: Recipe;
+  io: 'float' | 'int8';
+  perChannel: boolean;
+  calibration: string;
+  samples: number;
+  keepFloat: string[];
+  biasCorrection?: boolean;
+  equalize?: boolean;
+  preprocess?: Preprocess;
+  seed: number;
+  rounding: RoundingMode;
+  cwd?: string;
+  /** Evaluate the quantized model on this dataset spec afterwards (top-1 when labelled). */
+  evalData?: string;
+}
+
+/** Writes `bytes` to `file` through a temporary sibling and a rename; nothing partial survives a failure. */
+export function writeFileAtomic(file: string, bytes: Uint8Array): void {
+  const dir = path.dirname(file);
+  if (!fs.existsSync(dir)) throw new UserError('bad-input', `The output folder '${dir}' does not exist.`);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  try {
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeSync(fd, bytes);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    if (e instanceof UserError) throw e;
+    throw new UserError('bad-input', `Cannot write '${file}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
+  }
+}
+
+function readBytes(file: string, role: string): Uint8Array {
+  try {
+    const b = fs.readFileSync(file);
+    return new Uint8Array(b.buffer, b.byteOffset, b.length);
+  } catch (e) {
+    throw new UserError('bad-input', `${role} file '${file}' cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`);
+  }
+}
+
+/** Top-1 accuracy (when labelled) and desktop latency of `graph` on `ds`; float samples quantized for integer inputs. */
+export async function evaluateGraph(graph: Graph, ds: Dataset, rounding: RoundingMode, ctx: Pick<JobContext, 'progress' | 'throwIfCancelled'>): Promise<{ accuracy: number | null; samples: number; msPerSample: number }> {
+  const interp = Interpreter.prepare(graph, { rounding, inputShapes: [[1, ...graph.tensors[graph.inputs[0]].shape.slice(1)]] });
+  const input = graph.tensors[graph.inputs[0]];
+  const perSample = interp.inputs[0].shape.reduce((a, b) => a * b, 1);
+  const x = new Float32Array(perSample);
+  const q = input.dtype === 'int8' ? new Int8Array(perSample) : input.dtype === 'int16' ? new Int16Array(perSample) : null;
+  const [lo, hi] = input.dtype === 'int16' ? [-32768, 32767] : [-128, 127];
+  const s = input.quant?.scale[0] ?? 1;
+  const z = input.quant?.zeroPoint[0] ?? 0;
+  let correct = 0;
+  let ms = 0;
+  for (let i = 0; i < ds.count; i++) {
+    ds.sample(i, x);
+    if (q) {
+      for (let k = 0; k < perSample; k++) {
+        const r = x[k] / s;
+        q[k] = Math.min(hi, Math.max(lo, (r >= 0 ? Math.floor(r + 0.5) : -Math.floor(-r + 0.5)) + z));
+      }
+    }
+    const t0 = performance.now();
+    const out = interp.run([q ?? x]).outputs[0];
+    ms += performance.now() - t0;
+    if (ds.labels) {
+      let best = 0;
+      for (let k = 1; k < out.length; k++) if (Number(out[k]) > Number(out[best])) best = k;
+      if (best === ds.labels[i]) correct++;
+    }
+    if ((i & 63) === 63 || i === ds.count - 1) {
+      ctx.progress('evaluating', i + 1, ds.count);
+      await new Promise((r) => setImmediate(r));
+      ctx.throwIfCancelled();
+    }
+  }
+  return { accuracy: ds.labels ? correct / ds.count : null, samples: ds.count, msPerSample: ms / Math.max(1, ds.count) };
+}
+
+export async function quantizeJob(ctx: JobContext<QuantizeParams>): Promise<JobResult> {
+  const p = ctx.params;
+  ctx.progress('reading model', 0, null);
+  const sourceBytes = readBytes(p.modelPath, 'Model');
+  const model = await openModelFile(p.modelPath);
+  const graph = model.subgraphs[0];
+  const input = graph.tensors[graph.inputs[0]];
+  const floatSizeBytes = writeTflite(model).length;
+  const needsData = p.recipe === 'int8' || p.recipe === 'int16x8';
+  let ds: Dataset | null = null;
+  if (needsData) {
+    if (!p.calib) throw new UserError('bad-input', `The ${p.recipe} recipe needs calibration data: give --calib DATASET (e.g. mnist:train@500).`);
+    ctx.progress('loading calibration data', 0, null);
+    // Calibration reads the first `samples` samples: the recorded spec and hash say exactly those.
+    const parsed = parseDatasetSpec(p.calib);
+    const limit = Math.min(parsed.limit ?? Infinity, p.samples);
+    const spec = Number.isFinite(limit) ? `${p.calib.replace(/@\d+$/, '')}@${limit}` : p.calib;
+    ds = await openDataset(spec, { inputShape: input.shape, seed: p.seed, cwd: p.cwd, ...(p.preprocess ? { preprocess: p.preprocess } : {}) });
+    if (ds.count === 0) throw new UserError('bad-input', `The calibration set '${ds.spec}' is empty.`);
+    checkFitsInput(ds, input.name, input.shape, input.dtype);
+    if (input.dtype !== 'float32') throw new UserError('bad-model', `Model '${p.modelPath}' is already quantized (input '${input.name}' is ${input.dtype}); quantize its float source.`);
+  }
+  const options: PtqOptions = defaultPtqOptions({
+    recipe: p.recipe,
+    io: p.io,
+    perChannel: p.perChannel,
+    calibration: parseCalibration(p.calibration),
+    samples: p.samples,
+    keepFloat: p.keepFloat,
+    ...(p.biasCorrection !== undefined ? { biasCorrection: p.biasCorrection } : {}),
+    ...(p.equalize !== undefined ? { equalize: p.equalize } : {}),
+  });
+  const progress = async (stage: string, done: number, total: number | null) => {
+    ctx.progress(stage, done, total);
+    await new Promise((r) => setImmediate(r));
+    ctx.throwIfCancelled();
+  };
+  const calibData = ds ? { count: ds.count, name: ds.spec, sample: (i: number, out: Float32Array) => ds.sample(i, out) } : null;
+  const { model: quantized, report } = await quantizeModel(model, calibData, options, progress, p.rounding);
+  const bytes = writeTflite(quantized);
+  ctx.throwIfCancelled();
+  writeFileAtomic(p.outPath, bytes);
+  const source = ctx.putArtifact(sourceBytes);
+  const stored = ctx.putArtifact(bytes);
+  const reportArtifact = ctx.putArtifact(new TextEncoder().encode(JSON.stringify(report, null, 2)));
+
+  const metrics: NonNullable<JobResult['metrics']> = [
+    { name: 'size', context: p.recipe, value: bytes.length, unit: 'B' },
+    { name: 'size', context: 'float32', value: floatSizeBytes, unit: 'B' },
+    { name: 'size-ratio', context: p.recipe, value: bytes.length / floatSizeBytes, unit: '' },
+    { name: 'quantize-time', context: p.recipe, value: report.seconds, unit: 's' },
+  ];
+  let evaluation: { accuracy: number | null; samples: number; msPerSample: number; data: string } | null = null;
+  if (p.evalData) {
+    const qGraph = quantized.subgraphs[0];
+    const qIn = qGraph.tensors[qGraph.inputs[0]];
+    const evalDs = await openDataset(p.evalData, { inputShape: qIn.shape, seed: p.seed, cwd: p.cwd, ...(p.preprocess ? { preprocess: p.preprocess } : {}) });
+    checkFitsInput(evalDs, qIn.name, qIn.shape, qIn.dtype);
+    const r = await evaluateGraph(qGraph, evalDs, p.rounding, ctx);
+    evaluation = { ...r, data: evalDs.spec };
+    if (r.accuracy !== null) metrics.push({ name: 'accuracy', context: p.recipe, value: 100 * r.accuracy, unit: '%' });
+    metrics.push({ name: 'latency', context: `desktop-${p.recipe}`, value: r.msPerSample, unit: 'ms' });
+  }
+  ctx.log('info', `Quantized ${path.basename(p.modelPath)} (${p.recipe}, ${report.calibration}) in ${report.seconds.toFixed(1)} s: ${bytes.length} bytes.`);
+  return {
+    summary: {
+      output: path.resolve(p.outPath),
+      sizeBytes: bytes.length,
+      floatSizeBytes,
+      recipe: p.recipe,
+      calibration: report.calibration,
+      samples: report.samples,
+      seconds: report.seconds,
+      io: p.io,
+      perChannel: p.perChannel,
+      rounding: p.rounding,
+      quantizedOps: report.quantizedOps,
+      floatOps: report.floatOps,
+      foldedBatchNorms: report.foldedBatchNorms,
+      equalizedPairs: report.equalizedPairs.length,
+      biasCorrectedLayers: report.biasCorrectedLayers,
+      ...(evaluation ? { evaluation } : {}),
+    },
+    metrics,
+    artifacts: [
+      { ...source, role: 'source-model', name: path.basename(p.modelPath) },
+      { ...stored, role: 'quantized-model', name: path.basename(p.outPath) },
+      { ...reportArtifact, role: 'quantization-report', name: 'quantization-report.json' },
+    ],
+    model: { ...source, name: path.basename(p.modelPath), format: model.format, sourcePath: path.resolve(p.modelPath), summary: { ops: graph.ops.length, tensors: graph.tensors.length } },
+    ...(ds ? { dataset: { spec: ds.spec, sha256: ds.hash(), sampleCount: report.samples, preprocessing: ds.preprocess } } : {}),
+  };
+}
