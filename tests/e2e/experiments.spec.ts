@@ -353,7 +353,7 @@ test('the experiment page shows what produced the numbers: model and dataset has
   await expect(trace).toContainText('tflite');
   await expect(trace).toContainText(MODEL);
   await expect(page.getByTestId('dataset-spec')).toHaveText(shown.dataset!.spec);
-  await expect(page.getByTestId('dataset-spec')).toHaveText('random@2');
+  await expect(page.getByTestId('dataset-spec')).toHaveText('random:2');
   await expect(page.getByTestId('dataset-samples')).toContainText('2 samples');
   await expect(page.getByTestId('dataset-sha256')).toHaveText(shown.dataset!.sha256);
   await expect(page.getByTestId('app-version')).toHaveText(shown.appVersion);

@@ -1,59 +1,144 @@
+/**
+ * `quantlab eval MODEL --data SPEC [--rounding double|single|xnnpack] [--reference FLOAT_MODEL] [--json]`:
+ * runs a float or integer .tflite model over a dataset in the QuantLab runtime, as a job recorded
+ * in the workspace. Labelled data gives top-1 accuracy; `--reference` gives each output's fidelity
+ * (SQNR, cosine, max abs error) against a float model, for any data.
+ */
 import { InvalidArgumentError, type Command } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseDatasetSpec, type Preprocess } from '../../core/data/dataset';
 import { UserError } from '../../core/errors';
 import { readTflite } from '../../core/formats/tflite/reader';
+import type { RoundingMode } from '../../core/runtime/kernel';
+import type { EvalParams } from '../../main/jobs/kinds/eval';
 import type { CliContext } from '../context';
 import { runJobFromCli } from '../jobs';
-import type { EvalParams } from '../../main/jobs/kinds/eval';
+import { parseRounding, ROUNDING_HELP } from '../rounding';
 
-/** `mnist`, `mnist@N`, `random:N`: the dataset specs eval understands today. */
-export function parseEvalData(spec: string): { dataset: EvalParams['dataset']; count: number } {
-  const m = /^(mnist)(?::(?:train|test|all))?(?:@(\d+))?$|^random:(\d+)$/.exec(spec);
-  if (!m) throw new InvalidArgumentError(`'${spec}' is not a dataset eval understands (mnist, mnist@N, random:N).`);
-  if (m[1]) return { dataset: 'mnist', count: m[2] ? Number(m[2]) : 10_000 };
-  return { dataset: 'random', count: Number(m[3]) };
-}
-
-function positiveInt(v: string): number {
+function nonNegativeInt(v: string): number {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`'${v}' is not a non-negative integer.`);
   return Number(v);
+}
+
+function finiteNumber(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`'${v}' is not a number.`);
+  return n;
+}
+
+function numberList(v: string): number[] {
+  const list = v.split(',').map((s) => Number(s.trim()));
+  if (v.trim() === '' || list.some((n) => !Number.isFinite(n))) throw new InvalidArgumentError(`'${v}' is not a comma-separated list of numbers.`);
+  return list;
+}
+
+function size(v: string): [number, number] {
+  const m = /^(\d+)[x×,](\d+)$/.exec(v.trim());
+  if (!m || Number(m[1]) === 0 || Number(m[2]) === 0) throw new InvalidArgumentError(`'${v}' is not a size HEIGHTxWIDTH (e.g. 224x224).`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+function channelOrder(v: string): 'rgb' | 'bgr' | 'gray' {
+  if (v !== 'rgb' && v !== 'bgr' && v !== 'gray') throw new InvalidArgumentError(`'${v}' is not a channel order (rgb, bgr or gray).`);
+  return v;
+}
+
+function readableModel(file: string, role: string): string {
+  const abs = path.resolve(file);
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(abs);
+  } catch (e) {
+    throw new UserError('bad-input', `${role} file '${abs}' cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`);
+  }
+  readTflite(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), path.basename(abs));
+  return abs;
+}
+
+interface EvalOptions {
+  data: string;
+  rounding: RoundingMode;
+  reference?: string;
+  seed: number;
+  scale?: number;
+  mean?: number[];
+  std?: number[];
+  resize?: [number, number];
+  channels?: 'rgb' | 'bgr' | 'gray';
+  inputScale?: number;
+  name?: string;
+}
+
+interface FidelityRow {
+  name: string;
+  sqnrDb: number | null;
+  cosine: number;
+  maxAbsError: number;
 }
 
 export function registerEval(program: Command, context: () => CliContext): void {
   program
     .command('eval')
-    .description('evaluate a float .tflite model over a dataset in the QuantLab runtime; records an experiment')
-    .argument('<model>', 'model file (.tflite)')
-    .option('--data <spec>', 'dataset: mnist[@N] (built-in digits, x/255) or random:N (seeded uniform inputs)', 'mnist@1000')
-    .option('--seed <n>', 'seed for random inputs', positiveInt, 0)
-    .option('--input-scale <x>', 'multiply inputs by this (255 for models trained on raw pixels)', Number, 1)
+    .description('evaluate a float or int8 .tflite model over a dataset in the QuantLab runtime (top-1 accuracy, fidelity against a float reference, latency); records an experiment')
+    .argument('<model>', 'model file (.tflite), float or integer')
+    .option(
+      '--data <spec>',
+      'dataset: mnist:train|test, fashion-mnist:train|test, idx:IMAGES,LABELS, folder:DIR, npy:FILE (.npy, or .npz with x and y), random:N; @N keeps the first N',
+      'mnist:test',
+    )
+    .option('--rounding <mode>', ROUNDING_HELP, parseRounding, 'xnnpack' as RoundingMode)
+    .option('--reference <float-model>', 'float .tflite model to compare every output against (SQNR, cosine, max abs error)')
+    .option('--seed <n>', 'seed for random:N data', nonNegativeInt, 0)
+    .option('--scale <x>', 'multiply raw values by this (default 1/255 for pixels, 1 for .npy and random data)', finiteNumber)
+    .option('--mean <m>', 'subtract after scaling: one value or one per channel, comma-separated', numberList)
+    .option('--std <s>', 'then divide: one value or one per channel, comma-separated', numberList)
+    .option('--resize <HxW>', 'resize images (bilinear) to HEIGHTxWIDTH', size)
+    .option('--channels <order>', 'rgb, bgr or gray', channelOrder)
+    .option('--input-scale <x>', 'multiply inputs by this on top of the preprocessing (e.g. 255 for models trained on raw pixels)', finiteNumber)
     .option('--name <name>', 'experiment name')
-    .action(async (model: string, opts: { data: string; seed: number; inputScale: number; name?: string }) => {
+    .action(async (model: string, opts: EvalOptions) => {
       const ctx = context();
-      const data = parseEvalData(opts.data);
-      // Bad input is refused before anything is recorded: the model must exist and parse.
-      const file = path.resolve(model);
-      let bytes: Buffer;
-      try {
-        bytes = fs.readFileSync(file);
-      } catch (e) {
-        throw new UserError('bad-input', `Model file '${file}' cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`);
-      }
-      readTflite(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), path.basename(file));
-      const params: EvalParams = { modelPath: path.resolve(model), ...data, seed: opts.seed, inputScale: opts.inputScale };
+      // Bad input is refused before anything is recorded: the spec must parse, the models must read.
+      const spec = parseDatasetSpec(opts.data).canonical;
+      const modelPath = readableModel(model, 'Model');
+      const referencePath = opts.reference ? readableModel(opts.reference, 'Reference model') : undefined;
+      const preprocess: Preprocess = {};
+      if (opts.scale !== undefined) preprocess.scale = opts.scale;
+      if (opts.mean) preprocess.mean = opts.mean;
+      if (opts.std) preprocess.std = opts.std;
+      if (opts.resize) preprocess.resize = opts.resize;
+      if (opts.channels) preprocess.channels = opts.channels;
+      const params: EvalParams = {
+        modelPath,
+        data: spec,
+        seed: opts.seed,
+        rounding: opts.rounding,
+        cwd: process.cwd(),
+        ...(Object.keys(preprocess).length ? { preprocess } : {}),
+        ...(opts.inputScale !== undefined ? { inputScale: opts.inputScale } : {}),
+        ...(referencePath ? { referencePath } : {}),
+      };
       const { experimentId, result } = await runJobFromCli(ctx, {
         kind: 'eval',
-        name: opts.name ?? `eval ${path.basename(model)} on ${opts.data}`,
+        name: opts.name ?? `eval ${path.basename(model)} on ${spec}`,
         params,
         config: { verb: 'eval', ...params },
         seed: opts.seed,
+        roundingMode: opts.rounding,
       });
-      if (ctx.json) ctx.printJson({ experimentId, ...result.summary, metrics: result.metrics });
-      else {
-        const s = result.summary as { samples: number; accuracy: number | null; latencyMs: number };
-        ctx.print(`${s.samples} samples${s.accuracy !== null ? `, top-1 ${s.accuracy.toFixed(2)}%` : ''}, ${s.latencyMs.toFixed(2)} ms/sample (float32, QuantLab runtime)`);
-        ctx.print(`experiment ${experimentId}`);
+      if (ctx.json) {
+        ctx.printJson({ experimentId, ...result.summary, metrics: result.metrics });
+        return;
       }
+      const s = result.summary as { samples: number; accuracy: number | null; msPerSample: number; precision: string; rounding: string; dataDescription: string; outputs?: FidelityRow[] };
+      ctx.print(`${s.dataDescription}`);
+      ctx.print(
+        `${s.samples} samples${s.accuracy !== null ? `, top-1 ${(100 * s.accuracy).toFixed(2)}%` : ''}, ${s.msPerSample.toFixed(2)} ms/sample (${s.precision}, QuantLab runtime, rounding ${s.rounding})`,
+      );
+      for (const o of s.outputs ?? []) {
+        ctx.print(`  ${o.name}: SQNR ${o.sqnrDb === null ? 'exact' : `${o.sqnrDb.toFixed(2)} dB`}, cosine ${o.cosine.toFixed(6)}, max |error| ${o.maxAbsError.toPrecision(4)}`);
+      }
+      ctx.print(`experiment ${experimentId}`);
     });
 }

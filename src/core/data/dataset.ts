@@ -530,21 +530,42 @@ function wrap(source: RawSource, parsed: ParsedSpec, options: OpenDatasetOptions
     },
     hash() {
       if (hashHex === null) {
-        const h = crypto.createHash('sha256');
-        h.update(JSON.stringify({ sampleShape, count }));
+        const h = new DatasetHasher(ds);
         const buf = new Float32Array(per);
-        const bytes = new Uint8Array(buf.buffer);
         for (let i = 0; i < count; i++) {
           ds.sample(i, buf);
-          h.update(bytes);
+          h.add(buf);
         }
-        if (labels) h.update(new Uint8Array(labels.buffer, labels.byteOffset, labels.byteLength));
-        hashHex = h.digest('hex');
+        hashHex = h.digest();
       }
       return hashHex;
     },
   };
   return ds;
+}
+
+/**
+ * `Dataset.hash()` computed alongside a pass over the samples that happens anyway (an evaluation),
+ * so large datasets are read once: add every sample in order, then digest. The digest equals
+ * `ds.hash()`: SHA-256 of {sampleShape, count} as JSON, each sample's float32 bytes, then the
+ * labels as int32 little-endian.
+ */
+export class DatasetHasher {
+  private readonly h = crypto.createHash('sha256');
+  private added = 0;
+  constructor(private readonly ds: Pick<Dataset, 'sampleShape' | 'count' | 'labels' | 'spec'>) {
+    this.h.update(JSON.stringify({ sampleShape: ds.sampleShape, count: ds.count }));
+  }
+  add(sample: Float32Array): void {
+    this.h.update(new Uint8Array(sample.buffer, sample.byteOffset, sample.byteLength));
+    this.added++;
+  }
+  digest(): string {
+    if (this.added !== this.ds.count) throw new RangeError(`Dataset '${this.ds.spec}' hash needs all ${this.ds.count} samples; ${this.added} were added.`);
+    const labels = this.ds.labels;
+    if (labels) this.h.update(new Uint8Array(labels.buffer, labels.byteOffset, labels.byteLength));
+    return this.h.digest('hex');
+  }
 }
 
 /**
@@ -599,7 +620,7 @@ export function checkFitsInput(ds: Dataset, inputName: string, inputShape: reado
   if (!fits) {
     throw new UserError(
       'bad-input',
-      `Dataset '${ds.spec}' has samples of shape ${dsShape} (${product(ds.sampleShape)} values) but model input '${inputName}' has shape ${modelShape} (${modelSample.some((d) => d < 0) ? 'unknown' : product(modelSample)} values per sample); they must match (resize or reshape the data).`,
+      `Dataset '${ds.spec}' has samples of shape ${dsShape} (${product(ds.sampleShape)} values) but model input '${inputName}' has shape ${modelShape} and ${modelSample.some((d) => d < 0) ? `takes [${modelSample.join(', ')}] per sample` : `takes ${product(modelSample)} values per sample`}; they must match (resize or reshape the data).`,
     );
   }
 }

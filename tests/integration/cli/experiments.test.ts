@@ -35,9 +35,9 @@ describe('experiments from the CLI', () => {
     const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8'));
     expect(shown).toMatchObject({ id: out.experimentId, name: 'face on noise', kind: 'eval', status: 'completed', seed: 5, appVersion: pkg.version });
     expect(shown.model.sha256).toBe(crypto.createHash('sha256').update(fs.readFileSync(MODEL)).digest('hex'));
-    expect(shown.dataset).toMatchObject({ spec: 'random@3', sampleCount: 3 });
+    expect(shown.dataset).toMatchObject({ spec: 'random:3', sampleCount: 3 });
     expect(shown.dataset.sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(shown.config).toMatchObject({ verb: 'eval', dataset: 'random', count: 3, seed: 5 });
+    expect(shown.config).toMatchObject({ verb: 'eval', data: 'random:3', seed: 5 });
     expect(shown.metrics.map((m: { name: string }) => m.name)).toContain('latency');
     // Same seed, same inputs: the dataset hash is reproducible.
     const again = json(ws, ['eval', MODEL, '--data', 'random:3', '--seed', '5']);

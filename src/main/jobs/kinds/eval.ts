@@ -1,108 +1,219 @@
 /**
- * `eval`: run a float model over a dataset in QuantLab's runtime and record top-1 accuracy (when
- * the data has labels), the output statistics and the desktop latency. The first computing verb,
- * and the real job the store's crash tests drive until `quantize` lands.
+ * `eval`: run a .tflite model (float or integer) over a dataset in QuantLab's runtime and record
+ * top-1 accuracy (when the data has labels), the output fidelity against a float reference model
+ * (when one is given), the output statistics and the desktop latency.
+ *
+ * Integer models: a float sample is quantized into an int8/uint8/int16 input with the input
+ * tensor's scale and zero point as TFLite's reference QUANTIZE does (x / S in float32, round half
+ * away from zero, + Z, clamp); integer outputs are dequantized (S · (q − Z)) before argmax and
+ * fidelity. The integer rounding mode of the runtime is a parameter and is recorded.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { FidelityAccumulator, type Fidelity } from '../../../core/analysis/fidelity';
+import { checkFitsInput, DatasetHasher, openDataset, seededUniform, type Dataset, type Preprocess } from '../../../core/data/dataset';
 import { UserError } from '../../../core/errors';
-import { loadMnistDigits } from '../../../core/data/mnist';
 import { readTflite } from '../../../core/formats/tflite/reader';
+import type { DType, Graph, Tensor, TensorData } from '../../../core/ir/types';
 import { Interpreter } from '../../../core/runtime/interpreter';
+import type { RoundingMode } from '../../../core/runtime/kernel';
 import type { JobContext, JobResult } from '../types';
+
+// bench.ts imports it from here.
+export { seededUniform };
 
 export interface EvalParams {
   modelPath: string;
-  /** `mnist` (built-in digits, x/255) or `random` (seeded uniform [0,1) inputs), with a count. */
-  dataset: 'mnist' | 'random';
-  count: number;
-  seed: number;
-  /** Multiply inputs by this (e.g. 255 for models trained on raw pixels). */
+  /** Dataset spec (src/core/data/dataset.ts), e.g. 'mnist:test@1000', 'folder:/data/val', 'random:100'. */
+  data?: string;
+  /** Old form, still accepted: `mnist` (all 10,000 built-in digits) or `random`, with `count`. */
+  dataset?: 'mnist' | 'random';
+  count?: number;
+  /** Seed of random data. */
+  seed?: number;
+  /** Preprocessing beyond the dataset's defaults. */
+  preprocess?: Preprocess;
+  /** Multiply inputs by this on top of the preprocessing (old form; prefer preprocess.scale). */
   inputScale?: number;
+  /** Integer rounding of the runtime (default 'xnnpack', TFLite's default CPU path). */
+  rounding?: RoundingMode;
+  /** A float .tflite model to compare the outputs against (SQNR, cosine, max abs error per output). */
+  referencePath?: string;
+  /** Directory relative dataset paths are resolved against. */
+  cwd?: string;
+  fashionMnistDir?: string;
 }
 
-/** A small seeded generator (mulberry32): the same seed gives the same inputs on every machine. */
-export function seededUniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+/** The spec of the params, old form translated ('mnist' with count N is 'mnist:all@N'). */
+export function evalDataSpec(p: EvalParams): string {
+  if (p.data) return p.data;
+  if (p.dataset === 'mnist') return p.count !== undefined ? `mnist:all@${p.count}` : 'mnist:all';
+  if (p.dataset === 'random') return `random:${p.count ?? 1}`;
+  throw new UserError('bad-input', 'eval needs a dataset spec (e.g. mnist:test or random:100).');
+}
+
+const INT_RANGES: Partial<Record<DType, [number, number]>> = { int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767] };
+
+interface LoadedModel {
+  graph: Graph;
+  bytes: Uint8Array;
+  input: Tensor;
+}
+
+function loadModel(file: string, role: string): LoadedModel {
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(file);
+  } catch (e) {
+    throw new UserError('bad-input', `${role} file '${file}' cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
+  }
+  const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+  const graph = readTflite(bytes, path.basename(file)).subgraphs[0];
+  if (graph.inputs.length !== 1) {
+    throw new UserError('bad-input', `${role} '${file}' has ${graph.inputs.length} inputs (${graph.inputs.map((t) => `'${graph.tensors[t].name}'`).join(', ')}); eval feeds models with one input.`);
+  }
+  return { graph, bytes, input: graph.tensors[graph.inputs[0]] };
+}
+
+/** Per-tensor scale and zero point of an integer input/output, or a sentence why not. */
+function perTensorQuant(t: Tensor, file: string): { scale: number; zeroPoint: number } {
+  const q = t.quant;
+  if (!q || q.scale.length === 0) throw new UserError('bad-model', `Model '${file}': ${t.dtype} tensor '${t.name}' has no quantization parameters, so eval cannot convert its values to and from float.`);
+  if (q.scale.length > 1) throw new UserError('bad-model', `Model '${file}': ${t.dtype} tensor '${t.name}' is quantized per channel (${q.scale.length} scales); eval takes per-tensor quantized inputs and outputs.`);
+  return { scale: Math.fround(q.scale[0]), zeroPoint: q.zeroPoint[0] ?? 0 };
+}
+
+/** Turns a float sample into what the model input takes. */
+function makeFeeder(input: Tensor, file: string, perSample: number): (sample: Float32Array) => TensorData {
+  if (input.dtype === 'float32') return (s) => s;
+  const range = INT_RANGES[input.dtype];
+  if (!range) throw new UserError('bad-input', `Model '${file}': input '${input.name}' is ${input.dtype}; eval feeds float32, int8, uint8 and int16 inputs.`);
+  const { scale, zeroPoint } = perTensorQuant(input, file);
+  const [qmin, qmax] = range;
+  const out = input.dtype === 'int8' ? new Int8Array(perSample) : input.dtype === 'uint8' ? new Uint8Array(perSample) : new Int16Array(perSample);
+  return (s) => {
+    for (let k = 0; k < perSample; k++) {
+      const r = Math.fround(s[k] / scale); // TFLite's reference QUANTIZE divides in float32
+      const rounded = r >= 0 ? Math.floor(r + 0.5) : -Math.floor(-r + 0.5);
+      out[k] = Math.min(qmax, Math.max(qmin, rounded + zeroPoint));
+    }
+    return out;
   };
+}
+
+/** Turns each output into float values (dequantizing integer outputs). */
+function makeReaders(graph: Graph, file: string): ((data: TensorData) => Float64Array)[] {
+  return graph.outputs.map((t) => {
+    const tensor = graph.tensors[t];
+    if (tensor.dtype === 'float32') return (d) => Float64Array.from(d as Float32Array);
+    if (INT_RANGES[tensor.dtype] || tensor.dtype === 'int32') {
+      if (tensor.quant && tensor.quant.scale.length > 0) {
+        const { scale, zeroPoint } = perTensorQuant(tensor, file);
+        return (d) => Float64Array.from(d as ArrayLike<number>, (q) => scale * (q - zeroPoint));
+      }
+      return (d) => Float64Array.from(d as ArrayLike<number>);
+    }
+    throw new UserError('bad-model', `Model '${file}': output '${tensor.name}' is ${tensor.dtype}; eval reads float32 and integer outputs.`);
+  });
+}
+
+/** The shape to prepare for: batch 1, unknown dimensions taken from the dataset's samples. */
+function concreteInputShape(input: Tensor, ds: Dataset): number[] {
+  const rest = input.shape.slice(1);
+  if (rest.every((d) => d > 0)) return [1, ...rest];
+  return [1, ...ds.sampleShape];
+}
+
+/** 'float32' or the integer scheme of a graph (the input's or any activation's integer type). */
+function precisionOf(graph: Graph): string {
+  const activations = graph.tensors.filter((t) => !t.data && t.quant && t.quant.scale.length > 0);
+  if (activations.some((t) => t.dtype === 'int16')) return 'int16x8';
+  if (activations.some((t) => t.dtype === 'int8' || t.dtype === 'uint8')) return 'int8';
+  return 'float32';
+}
+
+function finiteOrNull(v: number): number | null {
+  return Number.isFinite(v) ? v : null;
 }
 
 export async function evalJob(ctx: JobContext<EvalParams>): Promise<JobResult> {
   const p = ctx.params;
+  const rounding: RoundingMode = p.rounding ?? 'xnnpack';
+  const spec = evalDataSpec(p);
   ctx.progress('reading model', 0, null);
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(p.modelPath);
-  } catch (e) {
-    throw new UserError('bad-input', `Model file '${p.modelPath}' cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
-  }
-  const model = readTflite(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), path.basename(p.modelPath));
-  const graph = model.subgraphs[0];
-  const input = graph.tensors[graph.inputs[0]];
-  const shape = input.shape.map((d, i) => (d < 0 && i === 0 ? 1 : d));
-  if (shape.some((d) => d < 0)) {
-    throw new UserError('bad-input', `Model '${p.modelPath}': input '${input.name}' has unknown dimensions ${JSON.stringify(input.shape)}; fix them with --input-shape.`);
-  }
-  if (input.dtype !== 'float32') throw new UserError('bad-input', `Model '${p.modelPath}': input '${input.name}' is ${input.dtype}; eval takes float32 inputs.`);
-  const perSample = shape.slice(1).reduce((a, b) => a * b, 1);
-  const interpreter = Interpreter.prepare(graph, { inputShapes: [[1, ...shape.slice(1)]] });
-  const stored = ctx.putArtifact(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
+  const model = loadModel(p.modelPath, 'Model');
+  const { graph, input } = model;
+  const reference = p.referencePath ? loadModel(p.referencePath, 'Reference model') : null;
 
   ctx.progress('loading data', 0, null);
-  // Random inputs are generated sample by sample (a large N must not allocate N samples at once);
-  // the dataset hash covers exactly the values evaluated.
-  const hash = crypto.createHash('sha256');
-  let images: Float32Array | null = null;
-  let labels: Uint8Array | null = null;
-  let count: number;
-  if (p.dataset === 'mnist') {
-    const digits = loadMnistDigits(p.count);
-    if (perSample !== digits.height * digits.width) {
-      throw new UserError('bad-input', `Model '${p.modelPath}' takes ${perSample} values per sample (${JSON.stringify(shape)}); MNIST digits have 784.`);
-    }
-    images = digits.images;
-    labels = digits.labels;
-    count = digits.count;
-  } else {
-    count = p.count;
+  const openOptions = { inputShape: input.shape.map((d, i) => (d < 0 && i === 0 ? 1 : d)), seed: p.seed ?? 0, preprocess: p.preprocess, cwd: p.cwd, fashionMnistDir: p.fashionMnistDir };
+  let ds = await openDataset(spec, openOptions);
+  if (p.inputScale !== undefined && p.inputScale !== 1) {
+    ds = await openDataset(spec, { ...openOptions, preprocess: { ...p.preprocess, scale: (ds.preprocess.scale ?? 1) * p.inputScale } });
   }
-  const next = seededUniform(p.seed);
-  const scale = p.inputScale ?? 1;
+  checkFitsInput(ds, input.name, input.shape, input.dtype);
+  if (reference) checkFitsInput(ds, reference.input.name, reference.input.shape, reference.input.dtype);
 
+  const perSample = ds.sampleShape.reduce((a, b) => a * b, 1);
+  const interpreter = Interpreter.prepare(graph, { rounding, inputShapes: [concreteInputShape(input, ds)] });
+  const refInterpreter = reference ? Interpreter.prepare(reference.graph, { rounding, inputShapes: [concreteInputShape(reference.input, ds)] }) : null;
+  const feed = makeFeeder(input, p.modelPath, perSample);
+  const refFeed = reference ? makeFeeder(reference.input, p.referencePath!, perSample) : null;
+  const read = makeReaders(graph, p.modelPath);
+  const refRead = reference ? makeReaders(reference.graph, p.referencePath!) : null;
+  if (reference && reference.graph.outputs.length !== graph.outputs.length) {
+    throw new UserError(
+      'bad-input',
+      `Model '${p.modelPath}' has ${graph.outputs.length} outputs but reference '${p.referencePath}' has ${reference.graph.outputs.length}; they must be the same network.`,
+    );
+  }
+  const names = interpreter.outputs.map((o) => o.name);
+  const fidelity = graph.outputs.map(() => new FidelityAccumulator());
+  const stored = ctx.putArtifact(model.bytes);
+
+  const count = ds.count;
+  const labels = ds.labels;
   const sample = new Float32Array(perSample);
-  const sampleBytes = new Uint8Array(sample.buffer);
   let correct = 0;
   let outSum = 0;
   let outSumSq = 0;
   let outCount = 0;
   const predictions = new Int32Array(count);
-  const t0 = performance.now();
+  // The dataset hash (Dataset.hash()) is computed in the same pass as the evaluation.
+  const hasher = new DatasetHasher(ds);
+  let runMs = 0;
   for (let i = 0; i < count; i++) {
     ctx.throwIfCancelled();
-    if (images) for (let k = 0; k < perSample; k++) sample[k] = images[i * perSample + k];
-    else for (let k = 0; k < perSample; k++) sample[k] = next();
-    hash.update(sampleBytes);
-    if (scale !== 1) for (let k = 0; k < perSample; k++) sample[k] *= scale;
-    const { outputs } = interpreter.run([sample]);
-    const out = outputs[0] as Float32Array;
+    ds.sample(i, sample);
+    hasher.add(sample);
+    const fed = feed(sample);
+    const t0 = performance.now();
+    const { outputs } = interpreter.run([fed]);
+    runMs += performance.now() - t0;
+    const values = outputs.map((o, k) => read[k](o));
+    const first = values[0];
     let best = 0;
-    for (let k = 1; k < out.length; k++) if (out[k] > out[best]) best = k;
+    for (let k = 1; k < first.length; k++) if (first[k] > first[best]) best = k;
     predictions[i] = best;
     if (labels && best === labels[i]) correct++;
-    for (const o of outputs) {
-      for (let k = 0; k < o.length; k++) {
-        const v = Number(o[k]);
-        outSum += v;
-        outSumSq += v * v;
+    for (const v of values) {
+      for (let k = 0; k < v.length; k++) {
+        outSum += v[k];
+        outSumSq += v[k] * v[k];
       }
-      outCount += o.length;
+      outCount += v.length;
+    }
+    if (refInterpreter) {
+      const ref = refInterpreter.run([refFeed!(sample)]).outputs.map((o, k) => refRead![k](o));
+      ref.forEach((r, k) => {
+        if (r.length !== values[k].length) {
+          throw new UserError(
+            'bad-input',
+            `Output '${names[k]}' of '${p.modelPath}' has ${values[k].length} values but output ${k} ('${refInterpreter.outputs[k].name}') of reference '${p.referencePath}' has ${r.length}; they must be the same network.`,
+          );
+        }
+        fidelity[k].add(r, values[k]);
+      });
     }
     if ((i & 15) === 15 || i === count - 1) {
       ctx.progress('evaluating', i + 1, count);
@@ -110,25 +221,53 @@ export async function evalJob(ctx: JobContext<EvalParams>): Promise<JobResult> {
       await new Promise((r) => setImmediate(r));
     }
   }
-  const datasetHash = hash.digest('hex');
-  const ms = performance.now() - t0;
+  const datasetHash = hasher.digest();
   const predictionsArtifact = ctx.putArtifact(new Uint8Array(predictions.buffer));
+  const precision = precisionOf(graph);
+  const msPerSample = runMs / count;
   const metrics = [
-    { name: 'latency', context: 'desktop-float32', value: ms / count, unit: 'ms' },
-    { name: 'throughput', context: 'desktop-float32', value: (count / ms) * 1000, unit: 'img/s' },
-    { name: 'output-mean', context: 'float32', value: outSum / outCount, unit: '' },
-    { name: 'output-rms', context: 'float32', value: Math.sqrt(outSumSq / outCount), unit: '' },
+    { name: 'latency', context: `desktop-${precision}`, value: msPerSample, unit: 'ms' },
+    { name: 'throughput', context: `desktop-${precision}`, value: (count / runMs) * 1000, unit: 'img/s' },
+    { name: 'output-mean', context: precision, value: outSum / outCount, unit: '' },
+    { name: 'output-rms', context: precision, value: Math.sqrt(outSumSq / outCount), unit: '' },
   ];
-  if (labels) metrics.push({ name: 'accuracy', context: 'float32', value: (100 * correct) / count, unit: '%' });
-  ctx.log('info', `Evaluated ${count} samples in ${ms.toFixed(0)} ms.`);
+  const accuracy = labels ? correct / count : null;
+  if (accuracy !== null) metrics.push({ name: 'accuracy', context: precision, value: 100 * accuracy, unit: '%' });
+  let outputsFidelity: ({ name: string; referenceName: string; exact: boolean } & Omit<Fidelity, 'sqnrDb'> & { sqnrDb: number | null })[] | undefined;
+  if (refInterpreter) {
+    outputsFidelity = fidelity.map((acc, k) => {
+      const f = acc.result();
+      return { name: names[k], referenceName: refInterpreter.outputs[k].name, sqnrDb: finiteOrNull(f.sqnrDb), cosine: f.cosine, maxAbsError: f.maxAbsError, elements: f.elements, exact: f.maxAbsError === 0 };
+    });
+    for (const o of outputsFidelity) {
+      if (o.sqnrDb !== null) metrics.push({ name: 'sqnr', context: `output:${o.name}`, value: o.sqnrDb, unit: 'dB' });
+      metrics.push({ name: 'cosine', context: `output:${o.name}`, value: o.cosine, unit: '' });
+      metrics.push({ name: 'max-abs-error', context: `output:${o.name}`, value: o.maxAbsError, unit: '' });
+    }
+  }
+  ctx.log('info', `Evaluated ${count} samples of ${ds.spec} in ${runMs.toFixed(0)} ms (${precision}, rounding ${rounding}).`);
+  const artifacts = [
+    { ...stored, role: 'model', name: path.basename(p.modelPath) },
+    { ...predictionsArtifact, role: 'predictions', name: 'predictions.int32' },
+  ];
+  if (reference) artifacts.push({ ...ctx.putArtifact(reference.bytes), role: 'reference-model', name: path.basename(p.referencePath!) });
   return {
-    summary: { samples: count, accuracy: labels ? (100 * correct) / count : null, latencyMs: ms / count },
+    summary: {
+      samples: count,
+      accuracy,
+      accuracyPercent: accuracy === null ? null : 100 * accuracy,
+      msPerSample,
+      latencyMs: msPerSample,
+      precision,
+      rounding,
+      data: ds.spec,
+      dataDescription: ds.description,
+      preprocess: ds.preprocess,
+      ...(outputsFidelity ? { outputs: outputsFidelity } : {}),
+    },
     metrics,
-    artifacts: [
-      { ...stored, role: 'model', name: path.basename(p.modelPath) },
-      { ...predictionsArtifact, role: 'predictions', name: 'predictions.int32' },
-    ],
-    model: { ...stored, name: path.basename(p.modelPath), format: 'tflite', sourcePath: path.resolve(p.modelPath), summary: { ops: graph.ops.length, tensors: graph.tensors.length } },
-    dataset: { spec: `${p.dataset}@${count}`, sha256: datasetHash, sampleCount: count, preprocessing: { scale } },
+    artifacts,
+    model: { ...stored, name: path.basename(p.modelPath), format: 'tflite', sourcePath: path.resolve(p.modelPath), summary: { ops: graph.ops.length, tensors: graph.tensors.length, precision } },
+    dataset: { spec: ds.spec, sha256: datasetHash, sampleCount: count, preprocessing: { ...ds.preprocess, sampleShape: ds.sampleShape, classes: ds.classes, files: ds.files, description: ds.description } },
   };
 }

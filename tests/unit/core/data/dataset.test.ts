@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkFitsInput, openDataset, parseDatasetSpec, resizeBilinear } from '../../../../src/core/data/dataset';
+import { checkFitsInput, DatasetHasher, openDataset, parseDatasetSpec, resizeBilinear } from '../../../../src/core/data/dataset';
 import { loadMnistDigits } from '../../../../src/core/data/mnist';
 import { writeNpy, writeNpz } from '../../../../src/core/data/npy';
 import { UserError } from '../../../../src/core/errors';
@@ -139,6 +139,15 @@ describe('npy / npz datasets', () => {
     expect(ds.hash()).toBe(h.digest('hex'));
     expect((await openDataset(`npy:${npz}`, { preprocess: { scale: 2 } })).hash()).not.toBe(ds.hash());
     expect((await openDataset(`npy:${npz}@2`)).hash()).not.toBe(ds.hash());
+    // The incremental hasher an evaluation uses gives the same digest.
+    const hasher = new DatasetHasher(ds);
+    const buf = new Float32Array(4);
+    for (let i = 0; i < ds.count; i++) {
+      ds.sample(i, buf);
+      hasher.add(buf);
+    }
+    expect(hasher.digest()).toBe(ds.hash());
+    expect(() => new DatasetHasher(ds).digest()).toThrow(/needs all 3 samples/);
   });
 
   it('refuses NaN/Inf (naming file and sample), label count mismatch, empty, missing, no x', async () => {
@@ -190,7 +199,7 @@ describe('checkFitsInput', () => {
     checkFitsInput(ds, 'x', [-1, 28, 28, 1]);
     const msg = await rejection(() => checkFitsInput(ds, 'input_1', [1, 32, 32, 3]));
     expect(msg).toContain("Dataset 'mnist:test@2' has samples of shape [28, 28, 1] (784 values)");
-    expect(msg).toContain("model input 'input_1' has shape [1, 32, 32, 3] (3072 values per sample)");
+    expect(msg).toContain("model input 'input_1' has shape [1, 32, 32, 3] and takes 3072 values per sample");
     expect(await rejection(() => checkFitsInput(ds, 'ids', [1, 784], 'int32'))).toContain("model input 'ids' [1, 784] takes int32");
   });
 });
