@@ -48,6 +48,10 @@ describe.skipIf(!installed)("Fashion-MNIST (Debian's files)", () => {
     ds.sample(7, out);
     for (let k = 0; k < 784; k++) expect(out[k]).toBe(Math.fround(images[16 + 7 * 784 + k] * (1 / 255)));
     expect(ds.description).toContain('Fashion-MNIST');
+    // The same files through the generic idx: spec.
+    const viaIdx = await openDataset(`idx:${path.join(FASHION_MNIST_DEBIAN_DIR, 't10k-images-idx3-ubyte.gz')},${path.join(FASHION_MNIST_DEBIAN_DIR, 't10k-labels-idx1-ubyte.gz')}@50`);
+    expect([...viaIdx.labels!]).toEqual([...raw('t10k-labels-idx1-ubyte.gz').subarray(8, 58)]);
+    expect(viaIdx.hash()).toBe((await openDataset('fashion-mnist:test@50')).hash());
   });
 
   it('reads a folder given by option or $QUANTLAB_FASHION_MNIST, gzipped or not', () => {

@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkFitsInput, DatasetHasher, openDataset, parseDatasetSpec, resizeBilinear } from '../../../../src/core/data/dataset';
 import { loadMnistDigits } from '../../../../src/core/data/mnist';
@@ -169,6 +170,36 @@ describe('npy / npz datasets', () => {
     const noX = path.join(tmp, 'nox.npz');
     fs.writeFileSync(noX, writeNpz([['images', { dtype: 'float32', shape: [1], data: new Float32Array(1) }]]));
     expect(await rejection(openDataset(`npy:${noX}`))).toContain("holds the arrays 'images'; a dataset .npz needs the samples in an array named 'x'");
+  });
+});
+
+describe('idx datasets', () => {
+  // Hand-built: 3 images of 1×2 (magic 00 00 08 03, dims 3, 1, 2), labels 4 1 4 (magic 00 00 08 01).
+  const images = Uint8Array.from([0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 255, 51, 102, 7, 8]);
+  const labels = Uint8Array.from([0, 0, 8, 1, 0, 0, 0, 3, 4, 1, 4]);
+  fs.writeFileSync(path.join(tmp, 'img-idx3-ubyte.gz'), gzipSync(images));
+  fs.writeFileSync(path.join(tmp, 'lab-idx1-ubyte'), labels);
+  fs.writeFileSync(path.join(tmp, 'lab2-idx1-ubyte'), Uint8Array.from([0, 0, 8, 1, 0, 0, 0, 2, 4, 1]));
+
+  it('reads idx:IMAGES,LABELS (gzipped or not) as [H, W, 1] pixels / 255 with labels', async () => {
+    const ds = await openDataset('idx:img-idx3-ubyte.gz,lab-idx1-ubyte@2', { cwd: tmp });
+    expect(ds).toMatchObject({ spec: 'idx:img-idx3-ubyte.gz,lab-idx1-ubyte@2', count: 2, sampleShape: [1, 2, 1], classes: ['0', '1', '2', '3', '4'] });
+    expect([...ds.labels!]).toEqual([4, 1]);
+    const out = new Float32Array(2);
+    ds.sample(1, out);
+    expect([...out]).toEqual([Math.fround(51 / 255), Math.fround(102 / 255)]);
+    const unlabelled = await openDataset(`idx:${path.join(tmp, 'img-idx3-ubyte.gz')}`);
+    expect(unlabelled.labels).toBeNull();
+    // Grey to rgb repeats the value; resize works on IDX images too.
+    const rgb = await openDataset(`idx:${path.join(tmp, 'img-idx3-ubyte.gz')}`, { preprocess: { channels: 'rgb', scale: 1, resize: [1, 4] } });
+    const o = new Float32Array(12);
+    rgb.sample(0, o);
+    expect([...o]).toEqual([0, 0, 0, 63.75, 63.75, 63.75, 191.25, 191.25, 191.25, 255, 255, 255]);
+  });
+
+  it('refuses a labels file whose count differs, naming both files', async () => {
+    const msg = await rejection(openDataset('idx:img-idx3-ubyte.gz,lab2-idx1-ubyte', { cwd: tmp }));
+    expect(msg).toContain(`'${path.join(tmp, 'img-idx3-ubyte.gz')}' holds 3 images but '${path.join(tmp, 'lab2-idx1-ubyte')}' holds 2 labels`);
   });
 });
 
