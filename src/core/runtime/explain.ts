@@ -134,7 +134,7 @@ export function resolveExplainOp(graph: Graph, ref: string | number): number {
   if (typeof ref === 'number' || /^\d+$/.test(ref)) {
     index = Number(ref);
     if (index >= count) {
-      throw new UserError('bad-input', `Op index ${index} is out of range: the graph has ${count} ops (0 to ${count - 1}); ${valid}.`);
+      throw new UserError('bad-input', `Op index ${index} is out of range: the graph has ${count} op${count === 1 ? '' : 's'} (0 to ${count - 1}); ${valid}.`);
     }
   } else {
     const byName = graph.ops.map((_, i) => i).filter((i) => opName(graph, graph.ops[i], i) === ref);
