@@ -14,12 +14,17 @@
 import { UserError } from '../../errors';
 import { chooseParams, type IntegerGrid } from '../params';
 import { DEFAULT_EMA_DECAY, EmaObserver } from './ema';
+import { KlObserver } from './kl';
 import { MinMaxObserver } from './minmax';
+import { PercentileObserver } from './percentile';
 import type { CalibrationMethod, Observer, ObserverOptions } from './types';
 
 export type { CalibrationMethod, Observer, ObserverOptions } from './types';
 export { MinMaxObserver } from './minmax';
 export { EmaObserver, DEFAULT_EMA_DECAY } from './ema';
+export { PercentileObserver } from './percentile';
+export { KlObserver } from './kl';
+export { DEFAULT_BINS } from './histogram';
 
 export const DEFAULT_PERCENTILE = 99.99;
 
@@ -80,6 +85,10 @@ export function createObserver(method: CalibrationMethod, options: ObserverOptio
       return new MinMaxObserver(options);
     case 'ema':
       return new EmaObserver(options, method.decay);
+    case 'percentile':
+      return new PercentileObserver(options, method.percentile);
+    case 'kl':
+      return new KlObserver(options);
     default:
       throw new UserError('unsupported', `The calibration method '${formatCalibration(method)}' is not built yet.`);
   }
