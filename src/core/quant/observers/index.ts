@@ -16,6 +16,7 @@ import { chooseParams, type IntegerGrid } from '../params';
 import { DEFAULT_EMA_DECAY, EmaObserver } from './ema';
 import { KlObserver } from './kl';
 import { MinMaxObserver } from './minmax';
+import { MseObserver } from './mse';
 import { PercentileObserver } from './percentile';
 import type { CalibrationMethod, Observer, ObserverOptions } from './types';
 
@@ -24,6 +25,7 @@ export { MinMaxObserver } from './minmax';
 export { EmaObserver, DEFAULT_EMA_DECAY } from './ema';
 export { PercentileObserver } from './percentile';
 export { KlObserver } from './kl';
+export { MseObserver } from './mse';
 export { DEFAULT_BINS } from './histogram';
 
 export const DEFAULT_PERCENTILE = 99.99;
@@ -89,8 +91,8 @@ export function createObserver(method: CalibrationMethod, options: ObserverOptio
       return new PercentileObserver(options, method.percentile);
     case 'kl':
       return new KlObserver(options);
-    default:
-      throw new UserError('unsupported', `The calibration method '${formatCalibration(method)}' is not built yet.`);
+    case 'mse':
+      return new MseObserver(options);
   }
 }
 
