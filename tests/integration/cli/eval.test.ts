@@ -13,6 +13,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeNpz } from '../../../src/core/data/npy';
 import { writeTflite } from '../../../src/core/formats/tflite/writer';
+import { WorkspaceStore } from '../../../src/main/store';
 import { singleOpModel } from '../../helpers/tflite-model';
 
 const BIN = path.resolve(__dirname, '../../../bin/quantlab.mjs');
@@ -83,9 +84,12 @@ describe('quantlab eval', () => {
     expect(out).toMatchObject({ data: 'mnist:test@300', precision: 'float32', rounding: 'double-rounding', preprocess: { scale: 1 / 255, channels: 'gray' } });
     expect(out.outputs).toBeUndefined();
     // The experiment records the spec, the preprocessing and the rounding.
-    const shown = json(['experiments', 'show', out.experimentId]);
+    const store = WorkspaceStore.open(ws);
+    const shown = store.getExperiment(out.experimentId);
+    store.close();
     expect(shown.dataset).toMatchObject({ spec: 'mnist:test@300', sampleCount: 300 });
     expect(shown.config).toMatchObject({ verb: 'eval', data: 'mnist:test@300', rounding: 'double-rounding' });
+    expect(shown.roundingMode).toBe('double-rounding');
     expect(shown.metrics).toContainEqual(expect.objectContaining({ name: 'accuracy', context: 'float32', unit: '%' }));
   });
 

@@ -168,6 +168,10 @@ export async function evalJob(ctx: JobContext<EvalParams>): Promise<JobResult> {
     );
   }
   const names = interpreter.outputs.map((o) => o.name);
+  const firstSize = interpreter.outputs[0].shape.reduce((a, b) => a * b, 1);
+  if (ds.classes && firstSize !== ds.classes.length) {
+    ctx.log('warn', `Output '${names[0]}' has ${firstSize} values but dataset '${ds.spec}' has ${ds.classes.length} classes; top-1 accuracy takes the argmax of that output as the class index.`);
+  }
   const fidelity = graph.outputs.map(() => new FidelityAccumulator());
   const stored = ctx.putArtifact(model.bytes);
 
@@ -268,6 +272,12 @@ export async function evalJob(ctx: JobContext<EvalParams>): Promise<JobResult> {
     metrics,
     artifacts,
     model: { ...stored, name: path.basename(p.modelPath), format: 'tflite', sourcePath: path.resolve(p.modelPath), summary: { ops: graph.ops.length, tensors: graph.tensors.length, precision } },
-    dataset: { spec: ds.spec, sha256: datasetHash, sampleCount: count, preprocessing: { ...ds.preprocess, sampleShape: ds.sampleShape, classes: ds.classes, files: ds.files, description: ds.description } },
+    dataset: {
+      spec: ds.spec,
+      sha256: datasetHash,
+      sampleCount: count,
+      // Image folders list every file: keep the record small (the hash identifies the data).
+      preprocessing: { ...ds.preprocess, sampleShape: ds.sampleShape, classes: ds.classes, description: ds.description, ...(ds.files.length <= 10 ? { files: ds.files } : { fileCount: ds.files.length }) },
+    },
   };
 }
