@@ -27,8 +27,8 @@ interface QuantizeOptions {
   calibration: string;
   samples: number;
   keepFloat: string[];
-  biasCorrection: boolean;
-  equalize?: boolean;
+  biasCorrection: 'analytic' | 'empirical' | 'none';
+  equalize: boolean;
   rounding: RoundingMode;
   eval?: string;
   seed: number;
@@ -53,6 +53,11 @@ function recipe(v: string): Recipe {
   }
 }
 
+function biasMode(v: string): 'analytic' | 'empirical' | 'none' {
+  if (v !== 'analytic' && v !== 'empirical' && v !== 'none') throw new InvalidArgumentError(`'${v}' is not a bias correction mode (analytic, empirical or none).`);
+  return v;
+}
+
 function nameList(v: string, previous: string[] = []): string[] {
   return [...previous, ...v.split(',').map((s) => s.trim()).filter((s) => s !== '')];
 }
@@ -70,8 +75,8 @@ export function registerQuantize(program: Command, context: () => CliContext): v
     .option('--calibration <method>', 'minmax | ema[:DECAY] | percentile[:P] | kl | mse', 'minmax')
     .option('--samples <n>', 'calibration samples used', positiveInt, 500)
     .option('--keep-float <names>', "ops kept float, by op name, output tensor name or op type, comma-separated; 'auto' keeps every op without an integer kernel", nameList, [])
-    .option('--no-bias-correction', 'skip empirical bias correction')
-    .option('--equalize', 'cross-layer equalization of conv→relu→conv chains (default with --per-tensor)')
+    .option('--bias-correction <mode>', 'analytic (weight rounding error × input means) | empirical (float vs integer outputs, layer by layer; slow on deep models) | none', biasMode, 'analytic' as const)
+    .option('--no-equalize', 'skip cross-layer equalization of conv→(relu)→conv chains')
     .option('--rounding <mode>', `${ROUNDING_HELP} (bias correction and --eval measure in it)`, parseRounding, 'xnnpack' as RoundingMode)
     .option('--eval <spec>', 'evaluate the quantized model on this dataset afterwards (top-1 accuracy, latency)')
     .option('--seed <n>', 'seed for random:N data', (v) => positiveIntOrZero(v), 0)
@@ -101,7 +106,7 @@ export function registerQuantize(program: Command, context: () => CliContext): v
         samples: opts.samples,
         keepFloat: opts.keepFloat,
         biasCorrection: opts.biasCorrection,
-        ...(opts.equalize !== undefined ? { equalize: opts.equalize } : {}),
+        equalize: opts.equalize,
         seed: opts.seed,
         rounding: opts.rounding,
         cwd: process.cwd(),

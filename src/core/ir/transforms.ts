@@ -304,3 +304,43 @@ function foldOne(graph: Graph): Graph | undefined {
   }
   return undefined;
 }
+
+// ---- activation fusion -----------------------------------------------------------------------
+
+const FUSABLE_INTO: ReadonlySet<Op['type']> = new Set(['CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'TRANSPOSE_CONV', 'ADD', 'SUB', 'MUL', 'CONCATENATION', 'AVERAGE_POOL_2D', 'MAX_POOL_2D']);
+const FUSABLE_ACTIVATION: Partial<Record<Op['type'], FusedActivation>> = { RELU: 'RELU', RELU6: 'RELU6' };
+
+/**
+ * Folds a standalone RELU / RELU6 into the op before it when that op has no fused activation yet
+ * and the activation is the only reader of its output (and the output is no graph output), as
+ * TFLite's converter does. Exact in float; in integer models it lets the producer's output range
+ * start at 0 instead of wasting half the grid on values the activation discards.
+ * CONCATENATION is only fused where TFLite would run it (it accepts NONE only), so it is skipped.
+ */
+export function fuseActivations(graph: Graph): { graph: Graph; fused: number } {
+  const users = consumers(graph);
+  const producer = producers(graph);
+  const outputs = new Set(graph.outputs);
+  const drop = new Set<number>();
+  const ops = graph.ops.map((op) => ({ ...op }) as Op);
+  let fused = 0;
+  ops.forEach((act, i) => {
+    const kind = FUSABLE_ACTIVATION[act.type];
+    if (!kind) return;
+    const src = act.inputs[0];
+    const p = producer[src];
+    if (p < 0 || users[src].length !== 1 || outputs.has(src) || drop.has(p)) return;
+    const prev = ops[p];
+    if (!FUSABLE_INTO.has(prev.type) || prev.type === 'CONCATENATION' || !('options' in prev)) return;
+    const options = prev.options as { fusedActivationFunction?: FusedActivation };
+    if (options.fusedActivationFunction !== 'NONE') return;
+    const t = graph.tensors[src];
+    if (t.quant || graph.tensors[act.outputs[0]].quant) return;
+    (prev as { options: object }).options = { ...options, fusedActivationFunction: kind };
+    prev.outputs = [act.outputs[0], ...prev.outputs.slice(1)];
+    drop.add(i);
+    fused++;
+  });
+  if (fused === 0) return { graph, fused };
+  return { graph: removeUnusedTensors({ ...graph, ops: ops.filter((_, i) => !drop.has(i)) }), fused };
+}

@@ -1,4 +1,6 @@
 /**
+ * Two bias corrections: empirical (below) and analytic (correctBiasesAnalytic, the default).
+ *
  * Empirical bias correction (Nagel et al. 2019, §4.2, in its data-driven form; Finkelstein et al.
  * 2019): quantizing weights shifts each output channel's mean. For every CONV_2D /
  * DEPTHWISE_CONV_2D / FULLY_CONNECTED in execution order, compare the per-channel mean of the
@@ -33,7 +35,7 @@ function clampRange(op: Op): [number, number] {
 }
 
 /** Mutates the bias tensors of `quant` (their data arrays are replaced, not written in place). */
-export async function correctBiases(
+export async function correctBiasesEmpirical(
   floatGraph: Graph,
   quant: Graph,
   linear: readonly LinearInfo[],
@@ -123,4 +125,93 @@ function inputFor(graph: Graph, sample: Float32Array): Float32Array | Int8Array 
     out[i] = Math.min(qmax, Math.max(qmin, rounded + zeroPoint[0]));
   }
   return out;
+}
+
+/**
+ * Analytic bias correction (Nagel et al. 2019, §4.2 with empirical input means): the weight
+ * rounding error ε = W − Ŵ shifts output channel c's mean by Σ ε[c,·] · E[x], x the layer's input.
+ * The input means come from one float pass over the calibration samples, so the cost is one run
+ * per sample whatever the depth; each layer's own shift is corrected, independently of the
+ * others. CONV_2D (taps inside the image assumed), DEPTHWISE_CONV_2D, FULLY_CONNECTED.
+ */
+export async function correctBiasesAnalytic(
+  floatGraph: Graph,
+  quant: Graph,
+  linear: readonly LinearInfo[],
+  data: CalibrationData,
+  count: number,
+  progress?: ProgressFn,
+): Promise<BiasCorrectionReport> {
+  const n = Math.min(count, data.count);
+  if (linear.length === 0 || n === 0) return { layers: 0, maxShiftInOutputSteps: 0 };
+  const interp = Interpreter.prepare(floatGraph, { preserveIntermediates: true });
+  const perSample = interp.inputs[0].shape.reduce((a, b) => a * b, 1);
+  const x = new Float32Array(perSample);
+  const inputs = linear.map((l) => {
+    const op = floatGraph.ops[l.floatOpIndex];
+    const t = op.inputs[op.type === 'TRANSPOSE_CONV' ? 2 : 0];
+    const shape = interp.tensorShape(t);
+    const w = floatGraph.tensors[op.inputs[1]].shape;
+    // Channels of the mean: the weights' input dimension (FC: the whole flattened input row).
+    const channels = op.type === 'FULLY_CONNECTED' ? w[1] : shape[shape.length - 1];
+    return { tensor: t, channels, sum: new Float64Array(channels), rows: 0 };
+  });
+  for (let i = 0; i < n; i++) {
+    data.sample(i, x);
+    interp.run([x]);
+    for (const m of inputs) {
+      const v = interp.readTensor(m.tensor) as Float32Array;
+      for (let e = 0; e < v.length; e++) m.sum[e % m.channels] += v[e];
+      m.rows += v.length / m.channels;
+    }
+    if ((i & 15) === 15) await progress?.('bias correction', i + 1, n);
+  }
+  let layers = 0;
+  let maxShift = 0;
+  linear.forEach((l, k) => {
+    const fop = floatGraph.ops[l.floatOpIndex];
+    if (fop.type === 'TRANSPOSE_CONV') return;
+    const wf = floatGraph.tensors[fop.inputs[1]];
+    const qop = quant.ops[l.opIndex];
+    const wq = quant.tensors[qop.inputs[1]];
+    const bias = quant.tensors[l.bias];
+    const bq = bias.quant;
+    const wqq = wq.quant;
+    if (!bq || !wqq || !bias.data || !(wf.data instanceof Float32Array) || !(wq.data instanceof Int8Array)) return;
+    const mean = Float64Array.from(inputs[k].sum, (s) => s / Math.max(1, inputs[k].rows));
+    const shift = new Float64Array(l.channels);
+    const wd = wf.data;
+    const qd = wq.data;
+    const perChannel = wqq.scale.length > 1;
+    if (fop.type === 'DEPTHWISE_CONV_2D') {
+      const mult = l.channels / inputs[k].channels;
+      for (let e = 0; e < wd.length; e++) {
+        const c = e % l.channels;
+        shift[c] += (wd[e] - wqq.scale[perChannel ? c : 0] * qd[e]) * mean[Math.floor(c / mult)];
+      }
+    } else {
+      const per = wd.length / l.channels;
+      const inC = inputs[k].channels;
+      for (let e = 0; e < wd.length; e++) {
+        const c = Math.floor(e / per);
+        shift[c] += (wd[e] - wqq.scale[perChannel ? c : 0] * qd[e]) * mean[e % per % inC];
+      }
+    }
+    const next = bias.data instanceof BigInt64Array ? bias.data.slice() : (bias.data as Int32Array).slice();
+    const outScale = quant.tensors[l.output].quant?.scale[0] ?? 1;
+    let changed = false;
+    for (let c = 0; c < l.channels; c++) {
+      const steps = Math.round(shift[c] / (bq.scale.length > 1 ? bq.scale[c] : bq.scale[0]));
+      if (steps === 0) continue;
+      if (next instanceof BigInt64Array) next[c] += BigInt(steps);
+      else next[c] = Math.max(-2147483647, Math.min(2147483647, next[c] + steps));
+      maxShift = Math.max(maxShift, Math.abs(shift[c]) / outScale);
+      changed = true;
+    }
+    if (changed) {
+      quant.tensors[l.bias] = { ...bias, data: next };
+      layers++;
+    }
+  });
+  return { layers, maxShiftInOutputSteps: maxShift };
 }

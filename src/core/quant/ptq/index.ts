@@ -10,13 +10,13 @@
 import { UserError } from '../../errors';
 import { numberToFloat16Bits } from '../../ir/float16';
 import type { Graph, Model, Op, Tensor } from '../../ir/types';
-import { foldBatchNorm, foldFloat16Dequantize, removeUnusedTensors, setBatchSize } from '../../ir/transforms';
+import { foldBatchNorm, foldFloat16Dequantize, fuseActivations, removeUnusedTensors, setBatchSize } from '../../ir/transforms';
 import { Interpreter } from '../../runtime/interpreter';
 import type { RoundingMode } from '../../runtime/kernel';
 import { formatCalibration } from '../observers';
 import { equalizeCrossLayer } from '../equalize';
 import { INT16_ACTIVATION, INT8_ACTIVATION, INT8_WEIGHT } from '../params';
-import { correctBiases } from './bias-correction';
+import { correctBiasesAnalytic, correctBiasesEmpirical } from './bias-correction';
 import { buildQuantizedGraph, quantizeWeights, tensorsToObserve } from './build';
 import type { CalibrationData, ProgressFn } from './calibrate';
 import { calibrate } from './calibrate';
@@ -37,6 +37,7 @@ export interface PtqReport {
   equalizedPairs: [string, string][];
   quantizedOps: number;
   floatOps: { index: number; name: string; type: string; reason: string }[];
+  biasCorrection: string;
   biasCorrectedLayers: number;
   /** Chosen parameters of every integer activation. */
   tensors: { name: string; scale: number; zeroPoint: number; min?: number; max?: number }[];
@@ -63,6 +64,8 @@ function prepareFloatGraph(graph: Graph, options: PtqOptions): { graph: Graph; f
   if (nonFloat) throw new UserError('bad-model', `Graph '${g.name}' is already quantized (tensor '${nonFloat.name}' is ${nonFloat.dtype}); quantize its float source.`);
   let folded = 0;
   if (options.foldBatchNorm) ({ graph: g, folded } = foldBatchNorm(g));
+  // Standalone RELU/RELU6 into the op before (exact; narrows that op's integer output range).
+  ({ graph: g } = fuseActivations(g));
   let pairs: [string, string][] = [];
   if (options.equalize) ({ graph: g, pairs } = equalizeCrossLayer(g));
   return { graph: g, folded, pairs };
@@ -128,6 +131,7 @@ export async function quantizeModel(model: Model, data: CalibrationData | null, 
     io: options.io,
     foldedBatchNorms: folded,
     equalizedPairs: pairs,
+    biasCorrection: options.biasCorrection,
   };
   for (const t of floatGraph.tensors) {
     if (t.data instanceof Float32Array) {
@@ -156,8 +160,11 @@ export async function quantizeModel(model: Model, data: CalibrationData | null, 
   // The runtime must accept the result (lint + kernels) before anything else uses it.
   Interpreter.prepare(built.graph, { rounding });
   let biasCorrectedLayers = 0;
-  if (options.biasCorrection && built.linear.length > 0) {
-    const r = await correctBiases(floatGraph, built.graph, built.linear, (l) => floatGraph.ops[l.floatOpIndex].outputs[0], data, options.biasCorrectionSamples, rounding, progress);
+  if (options.biasCorrection === 'empirical' && built.linear.length > 0) {
+    const r = await correctBiasesEmpirical(floatGraph, built.graph, built.linear, (l) => floatGraph.ops[l.floatOpIndex].outputs[0], data, options.biasCorrectionSamples, rounding, progress);
+    biasCorrectedLayers = r.layers;
+  } else if (options.biasCorrection === 'analytic' && built.linear.length > 0) {
+    const r = await correctBiasesAnalytic(floatGraph, built.graph, built.linear, data, options.biasCorrectionSamples, progress);
     biasCorrectedLayers = r.layers;
   }
   const floatOps = decisions.flatMap((d, i) => {

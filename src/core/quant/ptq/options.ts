@@ -29,10 +29,14 @@ export interface PtqOptions {
   keepFloat: string[];
   /** Fold MUL/ADD batch-norm steps into the preceding convolution / dense layer (default true). */
   foldBatchNorm: boolean;
-  /** Cross-layer equalization of conv→(relu)→conv chains (default: on with per-tensor weights). */
+  /** Cross-layer equalization of conv→(relu)→conv chains (default on: it narrows activation ranges too). */
   equalize: boolean;
-  /** Empirical bias correction of CONV/DEPTHWISE/FULLY_CONNECTED outputs (default true for int8). */
-  biasCorrection: boolean;
+  /**
+   * Bias correction of CONV/DEPTHWISE/FULLY_CONNECTED outputs: 'analytic' (default: the weight
+   * rounding error times the input means, one float pass), 'empirical' (float vs integer output
+   * means, layer by layer: one run of the integer model per layer and sample), or 'none'.
+   */
+  biasCorrection: 'analytic' | 'empirical' | 'none';
   /** Calibration samples used by bias correction (default min(samples, 64)). */
   biasCorrectionSamples: number;
 }
@@ -48,8 +52,8 @@ export function defaultPtqOptions(overrides: Partial<PtqOptions> = {}): PtqOptio
     samples,
     keepFloat: [],
     foldBatchNorm: true,
-    equalize: !perChannel,
-    biasCorrection: true,
+    equalize: true,
+    biasCorrection: 'analytic',
     biasCorrectionSamples: Math.min(samples, 64),
     ...overrides,
   };

@@ -32,7 +32,7 @@ export interface QuantizeParams {
   calibration: string;
   samples: number;
   keepFloat: string[];
-  biasCorrection?: boolean;
+  biasCorrection?: 'analytic' | 'empirical' | 'none';
   equalize?: boolean;
   preprocess?: Preprocess;
   seed: number;
