@@ -17,6 +17,7 @@ import { registerInspect } from './commands/inspect';
 import { registerRun } from './commands/run';
 import { registerConvert } from './commands/convert';
 import { registerQuantize } from './commands/quantize';
+import { registerDemo } from './commands/demo';
 import { registerExplain } from './commands/explain';
 
 export interface CliIo {
@@ -54,6 +55,7 @@ export function buildProgram(io: CliIo): { program: Command; context: () => CliC
   registerRun(program, context);
   registerConvert(program, context);
   registerQuantize(program, context);
+  registerDemo(program, context);
   registerExplain(program, context);
   const quiet = (cmd: Command) => {
     cmd.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => {} });
