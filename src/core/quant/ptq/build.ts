@@ -125,14 +125,9 @@ export function quantizeWeights(w: Tensor, axis: number, perChannel: boolean, gr
   const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   const channelOf = (i: number): number => (perChannel ? Math.floor(i / inner) % channels : 0);
   const absMax = new Float64Array(channels);
-  const min = new Array<number>(channels).fill(0);
-  const max = new Array<number>(channels).fill(0);
   for (let i = 0; i < data.length; i++) {
     const c = channelOf(i);
-    const v = data[i];
-    if (v < min[c]) min[c] = v;
-    if (v > max[c]) max[c] = v;
-    const a = Math.abs(v);
+    const a = Math.abs(data[i]);
     if (a > absMax[c]) absMax[c] = a;
   }
   const scale = Array.from(absMax, (a) => chooseParams({ min: -a, max: a }, grid).scale);
@@ -141,7 +136,8 @@ export function quantizeWeights(w: Tensor, axis: number, perChannel: boolean, gr
     const c = channelOf(i);
     q[i] = Math.min(grid.qmax, Math.max(grid.qmin, roundHalfAway(data[i] / scale[c])));
   }
-  const quant: QuantParams = { scale, zeroPoint: new Array<number>(channels).fill(0), min, max };
+  // No min/max for weights: TFLite does not need them, and per channel they would add 8 bytes a channel.
+  const quant: QuantParams = { scale, zeroPoint: new Array<number>(channels).fill(0) };
   if (perChannel) quant.axis = axis;
   return { data: q, quant };
 }

@@ -42,6 +42,8 @@ export interface PtqReport {
   /** Chosen parameters of every integer activation. */
   tensors: { name: string; scale: number; zeroPoint: number; min?: number; max?: number }[];
   seconds: number;
+  /** Wall time of each stage, seconds (calibration throughput = samples / calibrate). */
+  stageSeconds: { prepare: number; calibrate: number; build: number; biasCorrection: number };
 }
 
 export interface PtqResult {
@@ -144,7 +146,8 @@ export async function quantizeModel(model: Model, data: CalibrationData | null, 
   if (options.recipe === 'fp16' || options.recipe === 'dynamic') {
     const graph = weightOnly(floatGraph, options.recipe, options.perChannel);
     Interpreter.prepare(graph);
-    const report: PtqReport = { ...base, calibration: 'none', samples: 0, quantizedOps: 0, floatOps: [], biasCorrectedLayers: 0, tensors: [], seconds: (performance.now() - started) / 1000 };
+    const seconds = (performance.now() - started) / 1000;
+    const report: PtqReport = { ...base, calibration: 'none', samples: 0, quantizedOps: 0, floatOps: [], biasCorrectedLayers: 0, tensors: [], seconds, stageSeconds: { prepare: 0, calibrate: 0, build: seconds, biasCorrection: 0 } };
     return { model: { ...model, subgraphs: [graph], signatures: undefined }, report, floatGraph };
   }
 
@@ -154,11 +157,14 @@ export async function quantizeModel(model: Model, data: CalibrationData | null, 
   const grid = act === 'int16' ? INT16_ACTIVATION : INT8_ACTIVATION;
   const decisions = planOps(floatGraph, act, options.keepFloat, act === 'int16');
   const observe = tensorsToObserve(floatGraph, decisions, options.io);
+  const tPrepared = performance.now();
   const { ranges, samples } = await calibrate(floatGraph, observe, data, options.samples, options.calibration, grid, progress);
+  const tCalibrated = performance.now();
   await progress?.('building integer graph', 0, null);
   const built = buildQuantizedGraph(floatGraph, decisions, ranges, { act, grid, weightGrid: INT8_WEIGHT, perChannel: options.perChannel, io: options.io });
   // The runtime must accept the result (lint + kernels) before anything else uses it.
   Interpreter.prepare(built.graph, { rounding });
+  const tBuilt = performance.now();
   let biasCorrectedLayers = 0;
   if (options.biasCorrection === 'empirical' && built.linear.length > 0) {
     const r = await correctBiasesEmpirical(floatGraph, built.graph, built.linear, (l) => floatGraph.ops[l.floatOpIndex].outputs[0], data, options.biasCorrectionSamples, rounding, progress);
@@ -184,6 +190,12 @@ export async function quantizeModel(model: Model, data: CalibrationData | null, 
     biasCorrectedLayers,
     tensors,
     seconds: (performance.now() - started) / 1000,
+    stageSeconds: {
+      prepare: (tPrepared - started) / 1000,
+      calibrate: (tCalibrated - tPrepared) / 1000,
+      build: (tBuilt - tCalibrated) / 1000,
+      biasCorrection: (performance.now() - tBuilt) / 1000,
+    },
   };
   return { model: { ...model, subgraphs: [built.graph], signatures: undefined }, report, floatGraph };
 }
