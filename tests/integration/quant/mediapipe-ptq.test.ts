@@ -77,3 +77,24 @@ describe.each(CASES)('int8 PTQ of $name on synthetic images', ({ load }) => {
     for (const v of sqnr) expect(v).toBeGreaterThanOrEqual(20);
   }, 300_000);
 });
+
+describe('an op without an integer kernel (MediaPipe\'s custom transpose convolution, not legalized)', () => {
+  it('is refused with an offer to keep it float, and --keep-float auto keeps it float between DEQUANTIZE and QUANTIZE', async () => {
+    const model = packageModel('@mediapipe/selfie_segmentation', 'selfie_segmentation.tflite');
+    const g = model.subgraphs[0];
+    const shape = g.tensors[g.inputs[0]].shape.slice(1) as [number, number, number];
+    const data = { count: 8, name: 'synthetic', sample: (i: number, out: Float32Array) => syntheticImage(i, { shape, range: [-1, 1] }, out) };
+    await expect(quantizeModel(model, data, defaultPtqOptions({ samples: 2 }))).rejects.toThrow(
+      /\(CUSTOM 'Convolution2DTransposeBias'\) cannot be quantized: the runtime has no int8 kernel for it\. Keep it float with --keep-float '[^']+' \(or --keep-float auto/,
+    );
+    const { model: q, report } = await quantizeModel(model, data, defaultPtqOptions({ samples: 2, keepFloat: ['auto'], biasCorrection: 'none' }));
+    expect(report.floatOps.map((o) => o.type)).toEqual(["CUSTOM 'Convolution2DTransposeBias'"]);
+    const qg = q.subgraphs[0];
+    const custom = qg.ops.findIndex((op) => op.type === 'CUSTOM');
+    const feeder = qg.ops.findIndex((op) => op.outputs.includes(qg.ops[custom].inputs[0]));
+    expect(qg.ops[feeder].type).toBe('DEQUANTIZE');
+    // The integer model still runs, and the float op sits where it was.
+    const out = Interpreter.prepare(qg, { rounding: 'xnnpack' }).run([new Float32Array(shape[0] * shape[1] * shape[2])]).outputs[0];
+    expect(out.length).toBe(shape[0] * shape[1]);
+  }, 120_000);
+});
