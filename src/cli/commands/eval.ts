@@ -4,45 +4,19 @@
  * in the workspace. Labelled data gives top-1 accuracy; `--reference` gives each output's fidelity
  * (SQNR, cosine, max abs error) against a float model, for any data.
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseDatasetSpec, type Preprocess } from '../../core/data/dataset';
+import { parseDatasetSpec } from '../../core/data/dataset';
 import { UserError } from '../../core/errors';
 import { readTflite } from '../../core/formats/tflite/reader';
 import type { RoundingMode } from '../../core/runtime/kernel';
 import type { EvalParams } from '../../main/jobs/kinds/eval';
 import type { CliContext } from '../context';
+import { addDatasetOptions, finiteNumber, preprocessFrom } from '../dataset-options';
+import type { DatasetFlags } from '../dataset-options';
 import { runJobFromCli } from '../jobs';
 import { parseRounding, ROUNDING_HELP } from '../rounding';
-
-function nonNegativeInt(v: string): number {
-  if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`'${v}' is not a non-negative integer.`);
-  return Number(v);
-}
-
-function finiteNumber(v: string): number {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`'${v}' is not a number.`);
-  return n;
-}
-
-function numberList(v: string): number[] {
-  const list = v.split(',').map((s) => Number(s.trim()));
-  if (v.trim() === '' || list.some((n) => !Number.isFinite(n))) throw new InvalidArgumentError(`'${v}' is not a comma-separated list of numbers.`);
-  return list;
-}
-
-function size(v: string): [number, number] {
-  const m = /^(\d+)[x×,](\d+)$/.exec(v.trim());
-  if (!m || Number(m[1]) === 0 || Number(m[2]) === 0) throw new InvalidArgumentError(`'${v}' is not a size HEIGHTxWIDTH (e.g. 224x224).`);
-  return [Number(m[1]), Number(m[2])];
-}
-
-function channelOrder(v: string): 'rgb' | 'bgr' | 'gray' {
-  if (v !== 'rgb' && v !== 'bgr' && v !== 'gray') throw new InvalidArgumentError(`'${v}' is not a channel order (rgb, bgr or gray).`);
-  return v;
-}
 
 function readableModel(file: string, role: string): string {
   const abs = path.resolve(file);
@@ -56,16 +30,10 @@ function readableModel(file: string, role: string): string {
   return abs;
 }
 
-interface EvalOptions {
+interface EvalOptions extends DatasetFlags {
   data: string;
   rounding: RoundingMode;
   reference?: string;
-  seed: number;
-  scale?: number;
-  mean?: number[];
-  std?: number[];
-  resize?: [number, number];
-  channels?: 'rgb' | 'bgr' | 'gray';
   inputScale?: number;
   name?: string;
 }
@@ -78,8 +46,9 @@ interface FidelityRow {
 }
 
 export function registerEval(program: Command, context: () => CliContext): void {
-  program
-    .command('eval')
+  const cmd = program.command('eval');
+  addDatasetOptions(cmd);
+  cmd
     .description('evaluate a float or int8 .tflite model over a dataset in the QuantLab runtime (top-1 accuracy, fidelity against a float reference, latency); records an experiment')
     .argument('<model>', 'model file (.tflite), float or integer')
     .option(
@@ -89,12 +58,6 @@ export function registerEval(program: Command, context: () => CliContext): void 
     )
     .option('--rounding <mode>', ROUNDING_HELP, parseRounding, 'xnnpack' as RoundingMode)
     .option('--reference <float-model>', 'float .tflite model to compare every output against (SQNR, cosine, max abs error)')
-    .option('--seed <n>', 'seed for random:N data', nonNegativeInt, 0)
-    .option('--scale <x>', 'multiply raw values by this (default 1/255 for pixels, 1 for .npy and random data)', finiteNumber)
-    .option('--mean <m>', 'subtract after scaling: one value or one per channel, comma-separated', numberList)
-    .option('--std <s>', 'then divide: one value or one per channel, comma-separated', numberList)
-    .option('--resize <HxW>', 'resize images (bilinear) to HEIGHTxWIDTH', size)
-    .option('--channels <order>', 'rgb, bgr or gray', channelOrder)
     .option('--input-scale <x>', 'multiply inputs by this on top of the preprocessing (e.g. 255 for models trained on raw pixels)', finiteNumber)
     .option('--name <name>', 'experiment name')
     .action(async (model: string, opts: EvalOptions) => {
@@ -103,19 +66,14 @@ export function registerEval(program: Command, context: () => CliContext): void 
       const spec = parseDatasetSpec(opts.data).canonical;
       const modelPath = readableModel(model, 'Model');
       const referencePath = opts.reference ? readableModel(opts.reference, 'Reference model') : undefined;
-      const preprocess: Preprocess = {};
-      if (opts.scale !== undefined) preprocess.scale = opts.scale;
-      if (opts.mean) preprocess.mean = opts.mean;
-      if (opts.std) preprocess.std = opts.std;
-      if (opts.resize) preprocess.resize = opts.resize;
-      if (opts.channels) preprocess.channels = opts.channels;
+      const preprocess = preprocessFrom(opts);
       const params: EvalParams = {
         modelPath,
         data: spec,
         seed: opts.seed,
         rounding: opts.rounding,
         cwd: process.cwd(),
-        ...(Object.keys(preprocess).length ? { preprocess } : {}),
+        ...(preprocess ? { preprocess } : {}),
         ...(opts.inputScale !== undefined ? { inputScale: opts.inputScale } : {}),
         ...(referencePath ? { referencePath } : {}),
       };

@@ -15,10 +15,12 @@ import type { Recipe } from '../../core/quant/ptq';
 import type { RoundingMode } from '../../core/runtime/kernel';
 import type { QuantizeParams } from '../../main/jobs/kinds/quantize';
 import type { CliContext } from '../context';
+import { addDatasetOptions, preprocessFrom } from '../dataset-options';
+import type { DatasetFlags } from '../dataset-options';
 import { runJobFromCli } from '../jobs';
 import { parseRounding, ROUNDING_HELP } from '../rounding';
 
-interface QuantizeOptions {
+interface QuantizeOptions extends DatasetFlags {
   calib?: string;
   out: string;
   recipe: Recipe;
@@ -31,7 +33,6 @@ interface QuantizeOptions {
   equalize: boolean;
   rounding: RoundingMode;
   eval?: string;
-  seed: number;
   name?: string;
 }
 
@@ -63,8 +64,9 @@ function nameList(v: string, previous: string[] = []): string[] {
 }
 
 export function registerQuantize(program: Command, context: () => CliContext): void {
-  program
-    .command('quantize')
+  const cmd = program.command('quantize');
+  addDatasetOptions(cmd);
+  cmd
     .description('post-training quantization of a float model (.tflite, TF.js, Keras) with a calibration dataset; writes an integer .tflite and records an experiment')
     .argument('<model>', 'float model file')
     .requiredOption('--out <file>', 'output .tflite (written to a temporary file, then renamed)')
@@ -79,7 +81,6 @@ export function registerQuantize(program: Command, context: () => CliContext): v
     .option('--no-equalize', 'skip cross-layer equalization of conv→(relu)→conv chains')
     .option('--rounding <mode>', `${ROUNDING_HELP} (bias correction and --eval measure in it)`, parseRounding, 'xnnpack' as RoundingMode)
     .option('--eval <spec>', 'evaluate the quantized model on this dataset afterwards (top-1 accuracy, latency)')
-    .option('--seed <n>', 'seed for random:N data', (v) => positiveIntOrZero(v), 0)
     .option('--name <name>', 'experiment name')
     .action(async (model: string, opts: QuantizeOptions) => {
       const ctx = context();
@@ -95,6 +96,7 @@ export function registerQuantize(program: Command, context: () => CliContext): v
       const calib = opts.calib ? parseDatasetSpec(opts.calib).canonical : null;
       const evalData = opts.eval ? parseDatasetSpec(opts.eval).canonical : undefined;
       const perChannel = !opts.perTensor;
+      const preprocess = preprocessFrom(opts);
       const params: QuantizeParams = {
         modelPath,
         outPath,
@@ -110,6 +112,7 @@ export function registerQuantize(program: Command, context: () => CliContext): v
         seed: opts.seed,
         rounding: opts.rounding,
         cwd: process.cwd(),
+        ...(preprocess ? { preprocess } : {}),
         ...(evalData ? { evalData } : {}),
       };
       const { experimentId, result } = await runJobFromCli(ctx, {
@@ -143,9 +146,4 @@ export function registerQuantize(program: Command, context: () => CliContext): v
       }
       ctx.print(`experiment ${experimentId}`);
     });
-}
-
-function positiveIntOrZero(v: string): number {
-  if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`'${v}' is not a non-negative integer.`);
-  return Number(v);
 }
