@@ -13,6 +13,12 @@
  *     `peakActivationBytes` with a typed view per tensor.
  * Run copies inputs into the arena, runs the kernels in order and returns copies of the outputs;
  * nothing else is allocated per inference (timings aside, when enabled).
+ *
+ * int8 engine (option `int8Backend`, wasm/kernel-bridge.ts): the int8 kernels that fit the
+ * WebAssembly SIMD128 engine ask for it while preparing; the first ask creates one engine for
+ * this interpreter (its own WebAssembly memory, freed with the interpreter) and packs weights
+ * into its heap. The arena is then allocated in that heap after the last prepare (so it never
+ * grows and no view detaches), and engine ops run on the arena's views without copies.
  */
 import { ModelFormatError, UnsupportedError, UserError } from '../errors';
 import type { DType, Graph, Op, Tensor, TensorData } from '../ir/types';
@@ -23,6 +29,9 @@ import type { MemoryPlan, PlanStep } from './memory-plan';
 import { planMemory } from './memory-plan';
 import { allocTyped, dataMatchesDtype, describeData, dtypeSizeBytes, numElements, shapeToString, typedView } from './tensor-utils';
 import { isRequantizer } from './quantized-util';
+import type { Int8Engine } from './wasm/engine';
+import { createInt8Engine, hasWasmSimd128 } from './wasm/engine';
+import type { InterpreterInt8Backend } from './wasm/kernel-bridge';
 
 export interface InterpreterOptions {
   /**
@@ -48,6 +57,13 @@ export interface InterpreterOptions {
    * default true). Off only to study what a broken model does.
    */
   lintQuantization?: boolean;
+  /**
+   * Where int8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, pools, QUANTIZE and DEQUANTIZE run:
+   * 'auto' (default) the WebAssembly SIMD128 engine where the runtime has SIMD128 and the op
+   * fits it, else the TypeScript kernels; 'wasm' the same but an error where SIMD128 is missing;
+   * 'typescript' the TypeScript kernels only. Both give identical codes.
+   */
+  int8Backend?: InterpreterInt8Backend;
 }
 
 export interface OpRequantization {
@@ -233,8 +249,10 @@ export class Interpreter {
   readonly outputs: readonly TensorInfo[];
   /** The integer rounding behaviour this plan reproduces. */
   readonly rounding: RoundingMode;
+  /** The int8 engine some ops run on (null: every op runs its TypeScript kernel). */
+  readonly int8Engine: Int8Engine | null;
 
-  private readonly arena: ArrayBuffer;
+  private readonly arenaByteLength: number;
   private readonly shapes: number[][];
   private readonly data: (TensorData | undefined)[];
   private readonly bound: BoundStep[];
@@ -250,6 +268,18 @@ export class Interpreter {
     const kernels = selectKernels(graph, options.kernels ?? ALL_KERNELS);
     if ((options.lintQuantization ?? true) && isQuantizedGraph(graph)) assertQuantizationValid(graph);
     const order = topologicalOrder(graph);
+    const backend = options.int8Backend ?? 'auto';
+    if (backend !== 'auto' && backend !== 'wasm' && backend !== 'typescript') {
+      throw new UserError('bad-input', `The int8 backend '${String(backend)}' is not one of auto, wasm, typescript.`);
+    }
+    if (backend === 'wasm' && !hasWasmSimd128()) {
+      throw new UnsupportedError("This runtime does not support WebAssembly SIMD128, which the int8 engine needs; use int8Backend 'auto' or 'typescript'.");
+    }
+    let engine: Int8Engine | null = null;
+    const int8Engine =
+      backend === 'typescript' || (backend === 'auto' && !hasWasmSimd128())
+        ? () => null
+        : () => (engine ??= createInt8Engine({ backend: 'wasm-simd128' }));
 
     const tensors = graph.tensors;
     const shapes: number[][] = tensors.map((t) => [...t.shape]);
@@ -303,7 +333,7 @@ export class Interpreter {
       const label = opLabel(graph, op, i);
       const inputs = op.inputs.map((t) => (t < 0 ? null : prepared(t)));
       const outputs = op.outputs.map((t) => prepared(t));
-      const ctx: PrepareContext<KernelOpType> = { op: op as PrepareContext['op'], opIndex: i, label, inputs, outputs, rounding: this.rounding };
+      const ctx: PrepareContext<KernelOpType> = { op: op as PrepareContext['op'], opIndex: i, label, inputs, outputs, rounding: this.rounding, int8Engine };
       let outputShapes: number[][];
       let state: unknown;
       if (kernel.prepare) {
@@ -372,8 +402,11 @@ export class Interpreter {
         throw new ModelFormatError(`Graph output ${t} '${tensors[t].name}' is neither written by any op, a graph input nor a constant.`);
       }
     }
-    const arena = new ArrayBuffer(plan.peakActivationBytes);
-    for (const t of planned) data[t] = typedView(tensors[t].dtype, arena, plan.offsets.get(t)!, numElements(shapes[t]));
+    // With an engine, the arena lives in its heap, allocated after every prepare (no growth later).
+    const heap = engine as Int8Engine | null;
+    const arenaBase = heap ? heap.alloc(plan.peakActivationBytes) : 0;
+    const arena = heap ? heap.buffer : new ArrayBuffer(plan.peakActivationBytes);
+    for (const t of planned) data[t] = typedView(tensors[t].dtype, arena, arenaBase + plan.offsets.get(t)!, numElements(shapes[t]));
 
     const bound = (t: number): BoundTensor => ({ ...prepared(t), data: data[t]! });
     this.bound = runSteps.map((s) => {
@@ -394,7 +427,8 @@ export class Interpreter {
       return { info, kernel: s.kernel, state: s.state, ctx };
     });
 
-    this.arena = arena;
+    this.arenaByteLength = plan.peakActivationBytes;
+    this.int8Engine = heap;
     this.shapes = shapes;
     this.data = data;
     this.memoryPlan = plan;
@@ -413,7 +447,13 @@ export class Interpreter {
 
   /** Bytes actually allocated for activations (equals `peakActivationBytes`). */
   get arenaBytes(): number {
-    return this.arena.byteLength;
+    return this.arenaByteLength;
+  }
+
+  /** Whether op `opIndex` runs on the int8 engine (its kernel prepared an engine plan). */
+  usesInt8Engine(opIndex: number): boolean {
+    const b = this.bound.find((s) => s.info.opIndex === opIndex);
+    return b !== undefined && typeof b.state === 'object' && b.state !== null && (b.state as { wasm?: unknown }).wasm != null;
   }
 
   /**

@@ -8,6 +8,7 @@
  * and must not allocate.
  */
 import type { BuiltinOp, BuiltinOpType, DType, OpaqueOp, QuantParams, TensorData } from '../ir/types';
+import type { Int8Engine } from './wasm/engine';
 
 /** The op kinds a kernel can be registered for: a builtin, or CUSTOM (with a custom code). */
 export type KernelOpType = BuiltinOpType | 'CUSTOM';
@@ -53,6 +54,12 @@ export interface PrepareContext<T extends KernelOpType = KernelOpType> {
   readonly outputs: readonly PreparedTensor[];
   /** The rounding behaviour integer-producing kernels must reproduce. */
   readonly rounding: RoundingMode;
+  /**
+   * The interpreter's int8 engine (WebAssembly SIMD128, wasm/kernel-bridge.ts), created on the
+   * first call; null when int8 kernels must run their TypeScript bodies. Absent outside the
+   * interpreter.
+   */
+  readonly int8Engine?: () => Int8Engine | null;
 }
 
 export interface RunContext<T extends KernelOpType = KernelOpType> {

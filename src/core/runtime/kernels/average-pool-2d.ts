@@ -10,6 +10,9 @@ import type { PoolGeometry } from '../pooling';
 import { poolGeometry } from '../pooling';
 import type { QuantData } from '../quantized-util';
 import { quantizedActivationRange, requireSameQuant, sameQuantizedType } from '../quantized-util';
+import type { WindowGeometry } from '../wasm/spec';
+import type { EnginePath } from '../wasm/kernel-bridge';
+import { inHeap, poolWindow } from '../wasm/kernel-bridge';
 
 export interface AveragePool2dFloatState {
   g: PoolGeometry;
@@ -69,28 +72,36 @@ export const averagePool2dFloat32 = defineKernel<'AVERAGE_POOL_2D', AveragePool2
  * count and rounded half away from zero with integer arithmetic,
  *   acc > 0 ? (acc + n/2) / n : (acc − n/2) / n      (C division, truncating),
  * then clamped to the fused activation's range. The XNNPACK delegate of the default build
- * takes float pools only, so every rounding mode gives this.
+ * takes float pools only, so every rounding mode gives this. int8 runs on the interpreter's
+ * int8 engine when it has one (wasm/kernel-bridge.ts).
  */
 export interface AveragePool2dQuantState {
   g: PoolGeometry;
   min: number;
   max: number;
+  /** The engine and the window, or null: the TypeScript body runs. */
+  wasm: EnginePath<WindowGeometry> | null;
 }
 
 export const averagePool2dQuantized = defineKernel<'AVERAGE_POOL_2D', AveragePool2dQuantState>({
   opType: 'AVERAGE_POOL_2D',
   flavour: 'int8',
   accepts: sameQuantizedType(),
-  prepare({ op, label, inputs, outputs }) {
+  prepare({ op, label, inputs, outputs, int8Engine }) {
     const input = requireInput(label, inputs, 0, 'data');
     const g = poolGeometry(label, input, op.options);
     const q = requireSameQuant(label, input, outputs[0]);
     const range = quantizedActivationRange(label, op.options.fusedActivationFunction, q, input.dtype, 'double-rounding');
-    return { outputShapes: [[g.batches, g.outH, g.outW, g.channels]], state: { g, min: range.min, max: range.max } };
+    const wasm = input.dtype === 'int8' ? poolWindow(label, g, range.min, range.max, int8Engine) : null;
+    return { outputShapes: [[g.batches, g.outH, g.outW, g.channels]], state: { g, min: range.min, max: range.max, wasm } };
   },
-  run({ inputs, outputs }, { g, min, max }) {
+  run({ inputs, outputs }, { g, min, max, wasm }) {
     const x = inputs[0]!.data as QuantData;
     const y = outputs[0].data as QuantData;
+    if (wasm && inHeap(wasm.engine, x, y)) {
+      wasm.engine.averagePool(wasm.plan, min, max, x as Int8Array, y as Int8Array, g.batches);
+      return;
+    }
     const C = g.channels;
     let yOff = 0;
     for (let n = 0; n < g.batches; n++) {

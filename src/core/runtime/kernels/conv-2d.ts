@@ -21,6 +21,9 @@ import { convOutputSize, paddingBefore, tapEnd, tapStart } from '../padding';
 import type { Epilogue, QuantData } from '../quantized-util';
 import { biasValues, channelScales, convEpilogue, finish, tensorQuant } from '../quantized-util';
 import { shapeToString } from '../tensor-utils';
+import type { Conv2dPlan } from '../wasm/engine';
+import type { EnginePath } from '../wasm/kernel-bridge';
+import { allZero, engineRequantization, inHeap, int32Bias, tryPrepare } from '../wasm/kernel-bridge';
 
 export interface ConvGeometry {
   batches: number;
@@ -218,6 +221,10 @@ function convPixel(
  * rounding option (quantized-util.ts): XNNPACK takes constant-weight convolutions that have a
  * constant bias (int8 and uint8); TFLite's builtin int8 convolution goes through ruy and rounds
  * once, its uint8 convolution through gemmlowp's output stage and rounds twice (measured).
+ *
+ * int8 × int8 with constant weights and bias runs on the interpreter's int8 engine when it has
+ * one (WebAssembly SIMD128, identical codes: wasm/kernel-bridge.ts); the loop below is the
+ * TypeScript body for everything else (uint8, int16×8, weights computed at run time).
  */
 export interface Conv2dQuantState extends ConvGeometry {
   inputZp: number;
@@ -228,6 +235,8 @@ export interface Conv2dQuantState extends ConvGeometry {
   dynamicWeights: boolean;
   dynamicBias: boolean;
   epilogue: Epilogue;
+  /** The engine plan (weights packed in its heap), or null: the TypeScript body runs. */
+  wasm: EnginePath<Conv2dPlan> | null;
 }
 
 export const conv2dQuantized = defineKernel<'CONV_2D', Conv2dQuantState>({
@@ -237,7 +246,7 @@ export const conv2dQuantized = defineKernel<'CONV_2D', Conv2dQuantState>({
     (sig.inputs[0] === 'int8' && sig.inputs[1] === 'int8' && (sig.inputs[2] ?? 'int32') === 'int32' && sig.outputs[0] === 'int8') ||
     (sig.inputs[0] === 'uint8' && sig.inputs[1] === 'uint8' && (sig.inputs[2] ?? 'int32') === 'int32' && sig.outputs[0] === 'uint8') ||
     (sig.inputs[0] === 'int16' && sig.inputs[1] === 'int8' && (sig.inputs[2] ?? 'int64') === 'int64' && sig.outputs[0] === 'int16'),
-  prepare({ op, label, inputs, outputs, rounding }) {
+  prepare({ op, label, inputs, outputs, rounding, int8Engine }) {
     const input = requireInput(label, inputs, 0, 'data');
     const filter = requireInput(label, inputs, 1, 'filter');
     const bias = inputs[2] ?? null;
@@ -279,11 +288,25 @@ export const conv2dQuantized = defineKernel<'CONV_2D', Conv2dQuantState>({
       dynamicWeights: !filter.data,
       dynamicBias: bias !== null && !bias.data,
       epilogue: convEpilogue(label, rounding, delegated, uint8 ? 'double-rounding' : 'single-rounding', input, w.scales, outputs[0], o.fusedActivationFunction, uint8),
+      wasm: null,
     };
     if (filter.data) offsetWeights(filter.data as QuantData, state.weights, w.zeroPoints, kH * kW * inC);
+    const requant = engineRequantization(state.epilogue);
+    if (input.dtype === 'int8' && filter.data && (bias === null || bias.data) && allZero(w.zeroPoints) && requant && int8Engine) {
+      const s = state;
+      state.wasm = tryPrepare(int8Engine(), (e) => e.prepareConv2d({
+        inH, inW, inC, outC, kernelH: kH, kernelW: kW, strideH: s.strideH, strideW: s.strideW, padTop: s.padTop, padLeft: s.padLeft,
+        outH, outW, dilationH: s.dilationH, dilationW: s.dilationW, weights: filter.data as Int8Array, bias: int32Bias(bias?.data), inputZeroPoint: s.inputZp, requant,
+      }, label));
+    }
     return { outputShapes: [[batches, outH, outW, outC]], state };
   },
   run({ inputs, outputs }, s) {
+    const wasm = s.wasm;
+    if (wasm && inHeap(wasm.engine, inputs[0]!.data, outputs[0].data)) {
+      wasm.engine.conv2d(wasm.plan, inputs[0]!.data as Int8Array, outputs[0].data as Int8Array, s.batches);
+      return;
+    }
     if (s.dynamicWeights) offsetWeights(inputs[1]!.data as QuantData, s.weights, s.weightZps, s.kH * s.kW * s.inC);
     if (s.dynamicBias) {
       const b = inputs[2]!.data;

@@ -13,6 +13,9 @@ import { convOutputSize, paddingBefore, tapEnd, tapStart } from '../padding';
 import type { Epilogue, QuantData } from '../quantized-util';
 import { biasValues, channelScales, convEpilogue, finish, tensorQuant } from '../quantized-util';
 import { shapeToString } from '../tensor-utils';
+import type { DepthwiseConv2dPlan } from '../wasm/engine';
+import type { EnginePath } from '../wasm/kernel-bridge';
+import { allZero, engineRequantization, inHeap, int32Bias, tryPrepare } from '../wasm/kernel-bridge';
 
 export interface DepthwiseConv2dFloatState {
   batches: number;
@@ -189,6 +192,10 @@ function depthwiseMultiplierFloat(x: Float32Array, y: Float32Array, s: Depthwise
  *
  * TFLite's builtin depthwise kernel does not go through ruy: in the default build it rounds
  * twice (gemmlowp), unlike CONV_2D and FULLY_CONNECTED.
+ *
+ * int8 × int8 with constant weights and bias, depth multiplier 1 and no dilation runs on the
+ * interpreter's int8 engine when it has one (identical codes: wasm/kernel-bridge.ts); the loop
+ * below is the TypeScript body for everything else.
  */
 export interface DepthwiseConv2dQuantState {
   batches: number;
@@ -215,6 +222,8 @@ export interface DepthwiseConv2dQuantState {
   dynamicWeights: boolean;
   dynamicBias: boolean;
   epilogue: Epilogue;
+  /** The engine plan (weights packed in its heap), or null: the TypeScript body runs. */
+  wasm: EnginePath<DepthwiseConv2dPlan> | null;
 }
 
 export const depthwiseConv2dQuantized = defineKernel<'DEPTHWISE_CONV_2D', DepthwiseConv2dQuantState>({
@@ -224,7 +233,7 @@ export const depthwiseConv2dQuantized = defineKernel<'DEPTHWISE_CONV_2D', Depthw
     (sig.inputs[0] === 'int8' && sig.inputs[1] === 'int8' && (sig.inputs[2] ?? 'int32') === 'int32' && sig.outputs[0] === 'int8') ||
     (sig.inputs[0] === 'uint8' && sig.inputs[1] === 'uint8' && (sig.inputs[2] ?? 'int32') === 'int32' && sig.outputs[0] === 'uint8') ||
     (sig.inputs[0] === 'int16' && sig.inputs[1] === 'int8' && (sig.inputs[2] ?? 'int64') === 'int64' && sig.outputs[0] === 'int16'),
-  prepare({ op, label, inputs, outputs, rounding }) {
+  prepare({ op, label, inputs, outputs, rounding, int8Engine }) {
     const input = requireInput(label, inputs, 0, 'data');
     const filter = requireInput(label, inputs, 1, 'filter');
     const bias = inputs[2] ?? null;
@@ -270,11 +279,26 @@ export const depthwiseConv2dQuantized = defineKernel<'DEPTHWISE_CONV_2D', Depthw
       dynamicWeights: !filter.data,
       dynamicBias: bias !== null && !bias.data,
       epilogue: convEpilogue(label, rounding, delegated, 'double-rounding', input, w.scales, outputs[0], o.fusedActivationFunction, uint8),
+      wasm: null,
     };
     if (filter.data) offsetDepthwiseWeights(filter.data as QuantData, state.weights, w.zeroPoints);
+    const requant = engineRequantization(state.epilogue);
+    const plain = multiplier === 1 && state.dilationH === 1 && state.dilationW === 1;
+    if (input.dtype === 'int8' && plain && filter.data && (bias === null || bias.data) && allZero(w.zeroPoints) && requant && int8Engine) {
+      const s = state;
+      state.wasm = tryPrepare(int8Engine(), (e) => e.prepareDepthwiseConv2d({
+        inH, inW, channels: inC, kernelH: kH, kernelW: kW, strideH: s.strideH, strideW: s.strideW, padTop: s.padTop, padLeft: s.padLeft,
+        outH, outW, weights: filter.data as Int8Array, bias: int32Bias(bias?.data), inputZeroPoint: s.inputZp, requant,
+      }, label));
+    }
     return { outputShapes: [[batches, outH, outW, outC]], state };
   },
   run({ inputs, outputs }, s) {
+    const wasm = s.wasm;
+    if (wasm && inHeap(wasm.engine, inputs[0]!.data, outputs[0].data)) {
+      wasm.engine.depthwiseConv2d(wasm.plan, inputs[0]!.data as Int8Array, outputs[0].data as Int8Array, s.batches);
+      return;
+    }
     if (s.dynamicWeights) offsetDepthwiseWeights(inputs[1]!.data as QuantData, s.weights, s.weightZps);
     if (s.dynamicBias) {
       const b = inputs[2]!.data;

@@ -2,13 +2,17 @@
  * DEQUANTIZE to float32.
  * - float16 → float32: exact widening (a lookup over the 16-bit pattern).
  * - int8 / uint8 / int16 → float32: r = S·(q − Z), per tensor or per axis; S·(q − Z) is
- *   computed in double and rounded once, which equals TFLite's float result.
+ *   computed in double and rounded once, which equals TFLite's float result. int8 per tensor
+ *   runs on the interpreter's int8 engine when it has one (float32 product, the same value:
+ *   S·(q − Z) is exact in double for a float32 S and a 9-bit q − Z).
  */
 import { ModelFormatError } from '../../errors';
 import { defineKernel } from '../kernel';
 import { f32, requireInput } from '../kernel-util';
 import { float16Table } from '../float16';
 import { normaliseAxis, stridesOf } from '../tensor-utils';
+import type { Int8Engine } from '../wasm/engine';
+import { inHeap } from '../wasm/kernel-bridge';
 
 export interface DequantizeState {
   mode: 'float16' | 'affine';
@@ -18,6 +22,8 @@ export interface DequantizeState {
   /** Elements per slice step along the quantized axis, and slice count (1 per tensor). */
   innerSize: number;
   axisSize: number;
+  /** The engine (per-tensor int8 → float32), or null: the TypeScript body runs. */
+  wasm: Int8Engine | null;
 }
 
 export const dequantizeFloat32 = defineKernel<'DEQUANTIZE', DequantizeState>({
@@ -25,14 +31,14 @@ export const dequantizeFloat32 = defineKernel<'DEQUANTIZE', DequantizeState>({
   flavour: 'float32',
   accepts: (sig) =>
     ['float16', 'int8', 'uint8', 'int16'].includes(sig.inputs[0] ?? '') && sig.outputs.length === 1 && sig.outputs[0] === 'float32',
-  prepare({ label, inputs }) {
+  prepare({ label, inputs, int8Engine }) {
     const input = requireInput(label, inputs, 0, 'data');
     const shape = [...input.shape];
     if (input.dtype === 'float16') {
       float16Table();
       return {
         outputShapes: [shape],
-        state: { mode: 'float16', scales: new Float64Array(0), zeroPoints: new Float64Array(0), innerSize: 1, axisSize: 1 },
+        state: { mode: 'float16', scales: new Float64Array(0), zeroPoints: new Float64Array(0), innerSize: 1, axisSize: 1, wasm: null },
       };
     }
     const q = input.quant;
@@ -59,6 +65,7 @@ export const dequantizeFloat32 = defineKernel<'DEQUANTIZE', DequantizeState>({
         zeroPoints: Float64Array.from(q.scale.map((_, i) => q.zeroPoint[i] ?? q.zeroPoint[0] ?? 0)),
         innerSize,
         axisSize,
+        wasm: input.dtype === 'int8' && axisSize === 1 && int8Engine ? int8Engine() : null,
       },
     };
   },
@@ -73,6 +80,10 @@ export const dequantizeFloat32 = defineKernel<'DEQUANTIZE', DequantizeState>({
     }
     const q = x as Int8Array;
     const { scales, zeroPoints, innerSize, axisSize } = s;
+    if (s.wasm && inHeap(s.wasm, q, y)) {
+      s.wasm.dequantize(q, y, scales[0], zeroPoints[0]);
+      return;
+    }
     if (axisSize === 1) {
       const scale = scales[0];
       const zp = zeroPoints[0];

@@ -14,6 +14,9 @@ import { allFloat32, biasAsFloat64, f32, requireInput, requireRank } from '../ke
 import type { Epilogue, QuantData } from '../quantized-util';
 import { biasValues, channelScales, convEpilogue, finish, tensorQuant } from '../quantized-util';
 import { numElements, shapeToString } from '../tensor-utils';
+import type { GemmPlan } from '../wasm/engine';
+import type { EnginePath } from '../wasm/kernel-bridge';
+import { allZero, engineRequantization, inHeap, int32Bias, tryPrepare } from '../wasm/kernel-bridge';
 
 export interface FullyConnectedFloatState {
   batches: number;
@@ -97,6 +100,10 @@ export const fullyConnectedFloat32 = defineKernel<'FULLY_CONNECTED', FullyConnec
  * XNNPACK delegate takes constant per-tensor weights only; per-channel weights and weights
  * computed at run time go to TFLite's builtin kernel (int8: ruy, single rounding; uint8:
  * gemmlowp, double rounding — measured).
+ *
+ * int8 × int8 with constant weights and bias runs as one GEMM on the interpreter's int8 engine
+ * when it has one (identical codes: wasm/kernel-bridge.ts); the loop below is the TypeScript
+ * body for everything else.
  */
 export interface FullyConnectedQuantState {
   batches: number;
@@ -110,6 +117,8 @@ export interface FullyConnectedQuantState {
   dynamicWeights: boolean;
   dynamicBias: boolean;
   epilogue: Epilogue;
+  /** The engine plan (weights packed in its heap), or null: the TypeScript body runs. */
+  wasm: EnginePath<GemmPlan> | null;
 }
 
 export const fullyConnectedQuantized = defineKernel<'FULLY_CONNECTED', FullyConnectedQuantState>({
@@ -119,7 +128,7 @@ export const fullyConnectedQuantized = defineKernel<'FULLY_CONNECTED', FullyConn
     (sig.inputs[0] === 'int8' && sig.inputs[1] === 'int8' && (sig.inputs[2] ?? 'int32') === 'int32' && sig.outputs[0] === 'int8') ||
     (sig.inputs[0] === 'uint8' && sig.inputs[1] === 'uint8' && (sig.inputs[2] ?? 'int32') === 'int32' && sig.outputs[0] === 'uint8') ||
     (sig.inputs[0] === 'int16' && sig.inputs[1] === 'int8' && (sig.inputs[2] ?? 'int64') === 'int64' && sig.outputs[0] === 'int16'),
-  prepare({ op, label, inputs, outputs, rounding }) {
+  prepare({ op, label, inputs, outputs, rounding, int8Engine }) {
     const input = requireInput(label, inputs, 0, 'data');
     const weights = requireInput(label, inputs, 1, 'weights');
     const bias = inputs[2] ?? null;
@@ -154,11 +163,22 @@ export const fullyConnectedQuantized = defineKernel<'FULLY_CONNECTED', FullyConn
       dynamicWeights: !weights.data,
       dynamicBias: bias !== null && !bias.data,
       epilogue: convEpilogue(label, rounding, delegated, uint8 ? 'double-rounding' : 'single-rounding', input, w.scales, outputs[0], op.options.fusedActivationFunction, !w.perChannel),
+      wasm: null,
     };
     if (weights.data) offsetRows(weights.data as QuantData, state.weights, w.zeroPoints, inD);
+    const requant = engineRequantization(state.epilogue);
+    if (input.dtype === 'int8' && weights.data && (bias === null || bias.data) && allZero(w.zeroPoints) && requant && int8Engine) {
+      const inputZeroPoint = state.inputZp;
+      state.wasm = tryPrepare(int8Engine(), (e) => e.prepareGemm({ weights: weights.data as Int8Array, outputs: outD, depth: inD, bias: int32Bias(bias?.data), inputZeroPoint, requant }, label));
+    }
     return { outputShapes: [outShape], state };
   },
   run({ inputs, outputs }, s) {
+    const wasm = s.wasm;
+    if (wasm && inHeap(wasm.engine, inputs[0]!.data, outputs[0].data)) {
+      wasm.engine.gemm(wasm.plan, inputs[0]!.data as Int8Array, s.batches, s.inD, outputs[0].data as Int8Array, s.outD);
+      return;
+    }
     if (s.dynamicWeights) offsetRows(inputs[1]!.data as QuantData, s.weights, s.weightZps, s.inD);
     if (s.dynamicBias) {
       const b = inputs[2]!.data;

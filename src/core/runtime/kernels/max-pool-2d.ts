@@ -10,6 +10,9 @@ import type { PoolGeometry } from '../pooling';
 import { poolGeometry } from '../pooling';
 import type { QuantData } from '../quantized-util';
 import { arithmeticFor, quantizedActivationRange, requireSameQuant, sameQuantizedType, xnnpackRangeUsable } from '../quantized-util';
+import type { WindowGeometry } from '../wasm/spec';
+import type { EnginePath } from '../wasm/kernel-bridge';
+import { inHeap, poolWindow } from '../wasm/kernel-bridge';
 
 export interface MaxPool2dFloatState {
   g: PoolGeometry;
@@ -70,29 +73,37 @@ export const maxPool2dFloat32 = defineKernel<'MAX_POOL_2D', MaxPool2dFloatState>
  * The XNNPACK delegate takes it unless a stride exceeds the window (or a 1×1 window strides,
  * or the activation's range collapses in XNNPACK's rounding);
  * the range bounds then round like XNNPACK (ties to even) instead of TFLite (away from zero).
+ * int8 runs on the interpreter's int8 engine when it has one (wasm/kernel-bridge.ts).
  */
 export interface MaxPool2dQuantState {
   g: PoolGeometry;
   min: number;
   max: number;
+  /** The engine and the window, or null: the TypeScript body runs. */
+  wasm: EnginePath<WindowGeometry> | null;
 }
 
 export const maxPool2dQuantized = defineKernel<'MAX_POOL_2D', MaxPool2dQuantState>({
   opType: 'MAX_POOL_2D',
   flavour: 'int8',
   accepts: sameQuantizedType(),
-  prepare({ op, label, inputs, outputs, rounding }) {
+  prepare({ op, label, inputs, outputs, rounding, int8Engine }) {
     const input = requireInput(label, inputs, 0, 'data');
     const g = poolGeometry(label, input, op.options);
     const q = requireSameQuant(label, input, outputs[0]);
     const o = op.options;
     const delegated = input.dtype !== 'int16' && xnnpackRangeUsable(label, o.fusedActivationFunction, q, input.dtype) && o.strideH <= o.filterHeight && o.strideW <= o.filterWidth && !(o.filterHeight === 1 && o.filterWidth === 1 && (o.strideH > 1 || o.strideW > 1));
     const range = quantizedActivationRange(label, o.fusedActivationFunction, q, input.dtype, arithmeticFor(rounding, delegated, 'double-rounding'));
-    return { outputShapes: [[g.batches, g.outH, g.outW, g.channels]], state: { g, min: range.min, max: range.max } };
+    const wasm = input.dtype === 'int8' ? poolWindow(label, g, range.min, range.max, int8Engine) : null;
+    return { outputShapes: [[g.batches, g.outH, g.outW, g.channels]], state: { g, min: range.min, max: range.max, wasm } };
   },
-  run({ inputs, outputs }, { g, min, max }) {
+  run({ inputs, outputs }, { g, min, max, wasm }) {
     const x = inputs[0]!.data as QuantData;
     const y = outputs[0].data as QuantData;
+    if (wasm && inHeap(wasm.engine, x, y)) {
+      wasm.engine.maxPool(wasm.plan, min, max, x as Int8Array, y as Int8Array, g.batches);
+      return;
+    }
     const C = g.channels;
     let yOff = 0;
     for (let n = 0; n < g.batches; n++) {

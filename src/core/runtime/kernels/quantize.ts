@@ -7,14 +7,19 @@
  *   q = clamp(round_half_to_even(x · fl(1 / S)) + Z, qmin, qmax), the product in float32.
  * They differ on ties (x / S = k + ½) and, rarely, where x · fl(1/S) and x / S round apart.
  * (Requantizing an integer input: quantizeRequantize below.)
+ * float32 → int8 per tensor runs on the interpreter's int8 engine when it has one
+ * (wasm/kernel-bridge.ts).
  */
 import { ModelFormatError } from '../../errors';
 import type { DType } from '../../ir/types';
+import type { RoundingMode } from '../kernel';
 import { defineKernel } from '../kernel';
 import { f32, requireInput } from '../kernel-util';
 import type { QuantData, Requantizer } from '../quantized-util';
 import { arithmeticFor, makeRequantizer, requantize, tensorQuant } from '../quantized-util';
 import { normaliseAxis, stridesOf } from '../tensor-utils';
+import type { Int8Engine } from '../wasm/engine';
+import { inHeap } from '../wasm/kernel-bridge';
 
 export interface QuantizeState {
   scales: Float64Array;
@@ -27,6 +32,9 @@ export interface QuantizeState {
   qmax: number;
   /** XNNPACK behaviour: multiply by the float32 reciprocal, round half to even. */
   xnnpack: boolean;
+  /** The engine (per-tensor float32 → int8), or null: the TypeScript body runs. */
+  wasm: Int8Engine | null;
+  rounding: RoundingMode;
 }
 
 const RANGES: Partial<Record<DType, [number, number]>> = {
@@ -39,7 +47,7 @@ export const quantizeFloat32 = defineKernel<'QUANTIZE', QuantizeState>({
   opType: 'QUANTIZE',
   flavour: 'float32',
   accepts: (sig) => sig.inputs[0] === 'float32' && sig.outputs.length === 1 && RANGES[sig.outputs[0]] !== undefined,
-  prepare({ label, inputs, outputs, rounding }) {
+  prepare({ label, inputs, outputs, rounding, int8Engine }) {
     const input = requireInput(label, inputs, 0, 'data');
     const out = outputs[0];
     const q = out.quant;
@@ -71,12 +79,18 @@ export const quantizeFloat32 = defineKernel<'QUANTIZE', QuantizeState>({
         qmin,
         qmax,
         xnnpack: rounding === 'xnnpack',
+        wasm: out.dtype === 'int8' && axisSize === 1 && int8Engine ? int8Engine() : null,
+        rounding,
       },
     };
   },
-  run({ inputs, outputs }, { scales, inverseScales, zeroPoints, innerSize, axisSize, qmin, qmax, xnnpack }) {
+  run({ inputs, outputs }, { scales, inverseScales, zeroPoints, innerSize, axisSize, qmin, qmax, xnnpack, wasm, rounding }) {
     const x = f32(inputs[0]!.data);
     const y = outputs[0].data as Int8Array;
+    if (wasm && inHeap(wasm, x, y)) {
+      wasm.quantize(x, y, scales[0], zeroPoints[0], rounding);
+      return;
+    }
     const fround = Math.fround;
     for (let i = 0; i < x.length; i++) {
       const c = axisSize === 1 ? 0 : Math.floor(i / innerSize) % axisSize;
