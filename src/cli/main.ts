@@ -19,6 +19,7 @@ import { registerConvert } from './commands/convert';
 import { registerQuantize } from './commands/quantize';
 import { registerDemo } from './commands/demo';
 import { registerExplain } from './commands/explain';
+import { registerPreflight } from './commands/preflight';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -57,6 +58,7 @@ export function buildProgram(io: CliIo): { program: Command; context: () => CliC
   registerQuantize(program, context);
   registerDemo(program, context);
   registerExplain(program, context);
+  registerPreflight(program, context);
   const quiet = (cmd: Command) => {
     cmd.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => {} });
     cmd.commands.forEach(quiet);

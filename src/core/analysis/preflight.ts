@@ -370,7 +370,7 @@ export function preflight(graph: Graph, options: PreflightOptions): PreflightRep
       opName: ops[first].name,
       opType: ops[first].type,
       tensor: null,
-      message: `${sentenceCase(describeOp(graph, first))} and ${d.nodes.length - 1} more supported node${d.nodes.length === 2 ? '' : 's'} with it stay on the CPU: the ${spec.name} delegate keeps only its ${limit} largest partition${limit === 1 ? '' : 's'}.`,
+      message: `${sentenceCase(describeOp(graph, first))}${d.nodes.length > 1 ? ` and ${d.nodes.length - 1} more supported node${d.nodes.length === 2 ? '' : 's'} with it stay` : ' stays'} on the CPU although supported: the ${spec.name} delegate keeps only its ${limit} largest partition${limit === 1 ? '' : 's'}.`,
       fix: null,
     });
   }
