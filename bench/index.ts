@@ -9,7 +9,8 @@
  *   ort-*           onnxruntime-node, intraOpNumThreads 1, all graph optimizations
  *   tfjs-wasm       TensorFlow.js, wasm backend, 1 thread, fused ops
  *   quantlab-float32          the QuantLab interpreter (src/core/runtime/interpreter.ts)
- *   quantlab-int8-interpreter the interpreter on the int8 graph (its TypeScript int8 kernels)
+ *   quantlab-int8-interpreter the interpreter on the int8 graph, int8Backend 'typescript' (its scalar kernels)
+ *   quantlab-int8-interpreter-wasm the interpreter on the int8 graph, int8Backend 'wasm' (its kernels on the engine)
  *   quantlab-int8-wasm*       QuantLab's WASM SIMD128 int8 engine (src/core/runtime/wasm) driven
  *                             by a bench-only pipeline (bench/engine-net.ts), not yet the interpreter;
  *                             'xnnpack' is what TFLite + XNNPACK does: float requantization where
@@ -115,7 +116,15 @@ function enginesFor(net: NetSpec): { defs: EngineDef[]; ortOps: Record<string, R
     {
       key: 'quantlab-int8-interpreter', label: `QuantLab interpreter int8 (TS kernels, ${HEADLINE})`, precision: 'int8', batch1Only: true,
       make: async (batch, x) => {
-        const it = Interpreter.prepare(int8Graph(q, batch), { rounding: HEADLINE });
+        const it = Interpreter.prepare(int8Graph(q, batch), { rounding: HEADLINE, int8Backend: 'typescript' });
+        let last: Float32Array = new Float32Array(0);
+        return { run: () => void (last = it.run([x]).outputs[0] as Float32Array), read: () => last };
+      },
+    },
+    {
+      key: 'quantlab-int8-interpreter-wasm', label: `QuantLab interpreter int8 (WASM engine, ${HEADLINE})`, precision: 'int8',
+      make: async (batch, x) => {
+        const it = Interpreter.prepare(int8Graph(q, batch), { rounding: HEADLINE, int8Backend: 'wasm' });
         let last: Float32Array = new Float32Array(0);
         return { run: () => void (last = it.run([x]).outputs[0] as Float32Array), read: () => last };
       },
