@@ -1,13 +1,12 @@
 /**
  * Prediction vs phone: each device run stores, beside the delegation the phone measured, what the
- * delegate pre-flight predicted, and the comparison of the two.
- *
- * The pre-flight (QuantLab's static analysis of which ops a delegate takes) is another issue and
- * does not exist yet, so today every run stores `prediction: null` with the reason
- * (`NO_PREFLIGHT`). The comparison below is complete and tested, so it works the day a
- * prediction is passed in: it flags every difference between predicted and measured delegation
- * and names the ops involved.
+ * delegate pre-flight (core/analysis/preflight.ts) predicted for that delegate at the phone's
+ * Android level, and the comparison of the two: every difference between predicted and measured
+ * delegation is flagged with the ops involved, so the pre-flight's rules can be checked against
+ * real phones. Runs without a delegate to predict (cpu, xnnpack, the desktop) and runs whose
+ * model or Android level is unknown store `prediction: null` with the reason.
  */
+import type { PreflightReport } from '../../core/analysis/preflight';
 import type { BenchDelegation, OpProfile, OpProfileRow } from './benchmark-parser';
 
 export interface OpRef {
@@ -76,8 +75,32 @@ export interface PredictionRecord {
   comparison: DelegationComparison | null;
 }
 
-export const NO_PREFLIGHT =
-  'No prediction: the delegate pre-flight analysis is not part of this QuantLab yet, so nothing was predicted for this run; the comparison runs once it exists.';
+/** Why a run has no prediction. */
+export const NO_PREDICTION = {
+  noDelegate: (delegate: string) => `Nothing to predict: the ${delegate} run uses neither the NNAPI nor the GPU delegate, which the pre-flight covers.`,
+  unreadableModel: (why: string) => `No prediction: QuantLab could not read the model for the pre-flight (${why}).`,
+  unknownSdk: 'No prediction: the phone did not report its Android SDK level, which the NNAPI and GPU pre-flight needs.',
+} as const;
+
+/** The pre-flight's report in the shape a device run stores. */
+export function predictionFromPreflight(report: PreflightReport): PredictedDelegation {
+  const reasonOf = (i: number): string | null => {
+    const o = report.ops[i];
+    if (!report.staticShapes) return 'dynamic-sized tensors: the delegate is refused for the whole graph';
+    if (o.reasons.length) return o.reasons.map((r) => r.reason).join('; ');
+    if (o.foldedWeights) return 'float16 weights read by an op that stays on the CPU';
+    return `supported, but outside the ${report.partitionLimit} largest partition${report.partitionLimit === 1 ? '' : 's'} the delegate keeps`;
+  };
+  return {
+    delegate: report.delegate,
+    nodesDelegated: report.nodesDelegated,
+    nodesTotal: report.nodesTotal,
+    partitions: report.partitions,
+    cpuOps: report.ops.filter((o) => !o.delegated).map((o) => ({ index: o.index, name: o.name, type: o.type, reason: reasonOf(o.index) })),
+    expectsStaticShapeFallback: report.expectsStaticShapeFallback,
+    source: `${report.source}, ${report.delegateName} at Android API ${report.androidApi}`,
+  };
+}
 
 /** Delegate kernels in a profile table carry the delegate's name as their node type. */
 export function isDelegateNode(nodeType: string): boolean {
@@ -148,7 +171,7 @@ export function compareDelegation(predicted: PredictedDelegation, measured: Benc
     if (partitions !== predicted.partitions && nodes > 0 && predicted.nodesDelegated > 0) {
       flags.push({
         code: 'partitions-differ',
-        message: `The phone split the graph into ${partitions} delegate partition${partitions === 1 ? '' : 's'}, the pre-flight predicted ${predicted.partitions}; each boundary costs copies.`,
+        message: `The phone split the graph into ${partitions} partition${partitions === 1 ? '' : 's'} (delegate and CPU), the pre-flight predicted ${predicted.partitions}; each boundary costs copies.`,
         ops: [],
       });
     }
@@ -194,8 +217,11 @@ export function compareDelegation(predicted: PredictedDelegation, measured: Benc
   };
 }
 
-/** The record stored with a run: today always "no prediction, and why". */
-export function predictionRecord(prediction: PredictedDelegation | null, measured: BenchDelegation, profile: OpProfile | null): PredictionRecord {
-  if (!prediction) return { prediction: null, reason: NO_PREFLIGHT, comparison: null };
-  return { prediction, reason: null, comparison: compareDelegation(prediction, measured, profile) };
+/**
+ * The record stored with a run: the prediction and its comparison with what the phone measured
+ * (none when the run did not complete: `measured` null), or no prediction and why.
+ */
+export function predictionRecord(prediction: PredictedDelegation | null, measured: BenchDelegation | null, profile: OpProfile | null, reason: string | null = null): PredictionRecord {
+  if (!prediction) return { prediction: null, reason: reason ?? 'No prediction.', comparison: null };
+  return { prediction, reason: null, comparison: measured ? compareDelegation(prediction, measured, profile) : null };
 }

@@ -198,7 +198,12 @@ describe('benchmark runs on a simulated phone', () => {
         ['nnapi', 2, 'failed'],
       ]);
       expect(runs[0]).toMatchObject({ server: adb.address.label, serial: sim.serial, error: null, predicted: { prediction: null, comparison: null } });
-      expect(runs[0].predicted.reason).toMatch(/pre-flight/);
+      expect(runs[0].predicted.reason).toMatch(/^Nothing to predict: the cpu run uses neither the NNAPI nor the GPU delegate, which the pre-flight covers\.$/);
+      // The NNAPI runs failed, but what the pre-flight predicted for the phone (API 34) is stored; nothing measured, nothing compared.
+      for (const r of runs.slice(2)) {
+        expect(r.predicted).toMatchObject({ prediction: { delegate: 'nnapi', nodesDelegated: modelOps, nodesTotal: modelOps, partitions: 1, cpuOps: [], expectsStaticShapeFallback: false }, reason: null, comparison: null });
+        expect((r.predicted.prediction as { source: string }).source).toMatch(/NNAPI at Android API 34$/);
+      }
       expect(runs[0].latency.avgUs).toBeGreaterThan(0);
       expect(runs[0].delegation).toMatchObject({ requested: 'cpu', nodesDelegated: 0, nodesTotal: modelOps, nodesTotalSource: 'model' });
       expect(runs[0].device).toMatchObject({ model: 'SimPhone 7', tool: { nnapiAccelerators: ['qti-dsp', 'qti-gpu', 'nnapi-reference'] } });
@@ -209,6 +214,51 @@ describe('benchmark runs on a simulated phone', () => {
       const exp = services.store().getExperiment(job.experimentId);
       expect(exp).toMatchObject({ status: 'completed', kind: 'bench', deviceRunCount: 4, model: { name: 'face_detection_short_range.tflite' } });
       expect(exp.metrics).toEqual([{ name: 'latency', context: `${sim.serial}/cpu/t1`, value: runs[0].latency.avgUs! / 1000, unit: 'ms' }]);
+    } finally {
+      await services.close();
+      await sim.stop();
+    }
+  });
+  it('stores the pre-flight prediction beside each GPU / NNAPI measurement and flags a disagreement with the op names', async () => {
+    const workspace = path.join(tmp, 'ws-predict');
+    const services = createServices({ workspaceDir: workspace, transport: 'web', log: () => {} });
+    const graph = readTflite(modelBytes, 'm.tflite').subgraphs[0];
+    const ops = graph.ops.map((op, i) => ({ type: op.type === 'CUSTOM' || op.type === 'UNKNOWN_BUILTIN' ? op.code : op.type, name: op.name ?? graph.tensors[op.outputs[0]]?.name ?? `#${i}` }));
+    // The phone leaves the two output CONCATENATIONs on the CPU under the GPU delegate; NNAPI takes everything.
+    const sim = await attachSim(adb, { scenario: { durationMs: 10, nodes: modelOps, ops, delegates: { gpu: { delegated: modelOps - 2, partitions: 2, cpuOps: [162, 163] } } } });
+    try {
+      const params: BenchParams = {
+        modelPath: MODEL,
+        target: { kind: 'device', server: adb.address, serial: sim.serial },
+        delegates: [
+          { delegate: 'gpu', accelerator: null },
+          { delegate: 'nnapi', accelerator: null },
+        ],
+        threads: [1],
+        runs: 5,
+        warmup: 1,
+        profile: true,
+        benchmarkBinary: tool,
+        extraFlags: [],
+        timeouts: { stepMs: 10_000, runMs: 20_000 },
+      };
+      const job = services.jobs().submit({ kind: 'bench', params, experiment: { name: 'predict', config: params, appVersion: 'test' } });
+      const outcome = await job.done;
+      expect(outcome.job.status, outcome.job.error ?? '').toBe('completed');
+      const env = await services.call('deviceRuns.list', { experimentId: job.experimentId });
+      const [gpu, nnapi] = (env as { result: unknown[] }).result.map((r) => DeviceRun.parse(r));
+      expect(gpu.predicted).toMatchObject({ prediction: { delegate: 'gpu', nodesDelegated: 164, nodesTotal: 164, partitions: 1, cpuOps: [] }, reason: null });
+      const cmp = gpu.predicted.comparison as { agrees: boolean; nodesDelegatedDelta: number; partitionsDelta: number; flags: { code: string; message: string; ops: unknown[] }[] };
+      expect(cmp).toMatchObject({ agrees: false, nodesDelegatedDelta: -2, partitionsDelta: 1 });
+      expect(cmp.flags.map((f) => f.code)).toEqual(['fewer-nodes-delegated', 'partitions-differ', 'ops-on-cpu-not-predicted']);
+      expect(cmp.flags[2].ops).toEqual([
+        { index: 162, name: 'classificators', type: 'CONCATENATION' },
+        { index: 163, name: 'regressors', type: 'CONCATENATION' },
+      ]);
+      expect(cmp.flags[2].message).toBe("2 ops ran on the CPU that the pre-flight expected on the gpu delegate: CONCATENATION 'classificators' (#162), CONCATENATION 'regressors' (#163).");
+      expect(nnapi.predicted).toMatchObject({ prediction: { delegate: 'nnapi', nodesDelegated: 164, partitions: 1 }, comparison: { agrees: true, flags: [] } });
+      const summary = outcome.result?.summary as { runs: { delegate: string; predictionAgrees: boolean | null }[] };
+      expect(summary.runs.map((r) => [r.delegate, r.predictionAgrees])).toEqual([['gpu', false], ['nnapi', true]]);
     } finally {
       await services.close();
       await sim.stop();

@@ -21,7 +21,8 @@ import { AdbServerClient } from '../../devices/adb';
 import { DeviceBenchSession, type Delegate, type RunOutcome, type RunSpec, type StepTimeouts } from '../../devices/bench';
 import type { BenchLatency, BenchmarkParse, NodeTypeRow, OpProfile, OpProfileRow } from '../../devices/benchmark-parser';
 import type { DeviceFacts } from '../../devices/facts';
-import { predictionRecord } from '../../devices/predict';
+import { preflight } from '../../../core/analysis/preflight';
+import { NO_PREDICTION, predictionFromPreflight, predictionRecord, type DelegationComparison, type PredictedDelegation } from '../../devices/predict';
 import type { AdbServerAddress } from '../../devices/servers';
 import { DeviceRunWriter, type NewDeviceRun } from '../../store/device-runs';
 import type { JobContext, JobResult } from '../types';
@@ -60,6 +61,8 @@ export interface BenchRunSummary {
   nodesTotal: number | null;
   partitions: number | null;
   staticShapeWarning: boolean;
+  /** The pre-flight's prediction matched the phone (null: nothing predicted or nothing measured). */
+  predictionAgrees: boolean | null;
 }
 
 const EMPTY_LATENCY: BenchLatency = {
@@ -130,6 +133,7 @@ function summaryOf(id: string, run: NewDeviceRun, accelerator: string | null): B
     nodesTotal: run.delegation.nodesTotal,
     partitions: run.delegation.partitions,
     staticShapeWarning: run.delegation.staticShapeWarning,
+    predictionAgrees: (run.predicted.comparison as DelegationComparison | null)?.agrees ?? null,
   };
 }
 
@@ -220,6 +224,24 @@ async function deviceBench(
     if (probed) facts.tool = probed;
   }
 
+  // The delegate pre-flight for each NNAPI / GPU run, at the phone's Android level (#9 item 4).
+  const predictions = new Map<string, { prediction: PredictedDelegation | null; reason: string | null }>();
+  const predictionFor = (delegate: Delegate) => {
+    const known = predictions.get(delegate);
+    if (known) return known;
+    let out: { prediction: PredictedDelegation | null; reason: string | null };
+    if (delegate !== 'nnapi' && delegate !== 'gpu') out = { prediction: null, reason: NO_PREDICTION.noDelegate(delegate) };
+    else if (!graph) out = { prediction: null, reason: NO_PREDICTION.unreadableModel(readError ?? 'unknown') };
+    else if (facts.sdk === null) out = { prediction: null, reason: NO_PREDICTION.unknownSdk };
+    else {
+      const report = preflight(graph, { delegate, androidApi: facts.sdk });
+      out = { prediction: predictionFromPreflight(report), reason: null };
+      ctx.log('info', `Pre-flight for ${delegate} at Android API ${facts.sdk}: ${report.summary}.`);
+    }
+    predictions.set(delegate, out);
+    return out;
+  };
+
   const runs: BenchRunSummary[] = [];
   let lost: string | null = null;
   for (const [i, spec] of specs.entries()) {
@@ -254,8 +276,11 @@ async function deviceBench(
       latency: outcome.parse?.latency ?? EMPTY_LATENCY,
       memory: outcome.parse?.memory ?? { initMb: null, overallMb: null, peakMb: null },
       delegation,
-      // The delegate pre-flight does not exist yet: no prediction, with the reason (see devices/predict.ts).
-      predicted: predictionRecord(null, outcome.parse?.delegation ?? { ...delegation, delegate: null }, outcome.parse?.profile ?? null),
+      // What the pre-flight predicted, compared with what a completed run measured (devices/predict.ts).
+      predicted: (() => {
+        const p = predictionFor(spec.delegate);
+        return predictionRecord(p.prediction, outcome.status === 'completed' && outcome.parse ? outcome.parse.delegation : null, outcome.parse?.profile ?? null, p.reason);
+      })(),
       profile: outcome.parse?.profile ?? null,
       rawLog: outcome.rawLog,
       error: outcome.error,
@@ -264,6 +289,8 @@ async function deviceBench(
     };
     const id = writer.insert(record);
     runs.push(summaryOf(id, record, spec.accelerator ?? null));
+    const cmp = record.predicted.comparison as DelegationComparison | null;
+    if (cmp && !cmp.agrees) ctx.log('warn', `Run ${i + 1}/${total} (${label}) disagrees with the pre-flight: ${cmp.flags.map((f) => f.message).join(' ')}`);
     if (outcome.status === 'failed') ctx.log('warn', `Run ${i + 1}/${total} (${label}) failed: ${outcome.error}`);
     else ctx.log('info', `Run ${i + 1}/${total} (${label}): ${((record.latency.avgUs ?? 0) / 1000).toFixed(3)} ms average.`);
     ctx.progress(`run ${i + 1}/${total}: ${label}`, i + 1, total);

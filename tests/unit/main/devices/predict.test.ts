@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseBenchmarkLog, type BenchDelegation, type OpProfile } from '../../../../src/main/devices/benchmark-parser';
-import { compareDelegation, measuredCpuOps, NO_PREFLIGHT, predictionRecord, type PredictedDelegation } from '../../../../src/main/devices/predict';
+import { preflight } from '../../../../src/core/analysis/preflight';
+import { compareDelegation, measuredCpuOps, NO_PREDICTION, predictionFromPreflight, predictionRecord, type PredictedDelegation } from '../../../../src/main/devices/predict';
+import { GraphBuilder } from '../../core/analysis/preflight-graphs';
 
 const measured = (over: Partial<BenchDelegation> = {}): BenchDelegation => ({
   delegate: 'TfLiteGpuDelegateV2',
@@ -35,9 +37,29 @@ const profile = (rows: [string, string, number][]): OpProfile => ({
 });
 
 describe('prediction vs phone', () => {
-  it('without a pre-flight, records null with the reason and no comparison', () => {
-    expect(predictionRecord(null, measured(), null)).toEqual({ prediction: null, reason: NO_PREFLIGHT, comparison: null });
-    expect(NO_PREFLIGHT).toMatch(/pre-flight/);
+  it('without a prediction, records null with the reason and no comparison; a run that did not complete is not compared', () => {
+    expect(predictionRecord(null, measured(), null, NO_PREDICTION.noDelegate('xnnpack'))).toEqual({ prediction: null, reason: NO_PREDICTION.noDelegate('xnnpack'), comparison: null });
+    expect(NO_PREDICTION.noDelegate('cpu')).toMatch(/Nothing to predict: the cpu run uses neither the NNAPI nor the GPU delegate/);
+    expect(predictionRecord(predicted(), null, null)).toEqual({ prediction: predicted(), reason: null, comparison: null });
+  });
+
+  it("turns a pre-flight report into the stored prediction, with each CPU op's reason", () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', [1, 4]);
+    b.outputs = [b.relu('c', b.custom('u', b.relu('a', x)))];
+    const p = predictionFromPreflight(preflight(b.build(), { delegate: 'gpu', androidApi: 33 }));
+    expect(p).toEqual({
+      delegate: 'gpu',
+      nodesDelegated: 1,
+      nodesTotal: 3,
+      partitions: 2,
+      cpuOps: [
+        { index: 1, name: 'u', type: 'MysteryOp', reason: "the GPU delegate runs no custom op 'MysteryOp'" },
+        { index: 2, name: 'c', type: 'RELU', reason: 'supported, but outside the 1 largest partition the delegate keeps' },
+      ],
+      expectsStaticShapeFallback: false,
+      source: 'QuantLab delegate pre-flight 1, GPU at Android API 33',
+    });
   });
 
   it('agrees when counts and CPU ops match', () => {
