@@ -261,7 +261,7 @@ export const OpProfile = z.object({
   init: z.array(OpProfileRow),
 });
 
-/** The delegate pre-flight's prediction beside the measurement (null, with the reason, until the pre-flight exists). */
+/** The delegate pre-flight's prediction beside the measurement (null, with the reason, for cpu/xnnpack runs and runs without device facts), and their comparison. */
 export const PredictionRecord = z.object({ prediction: z.unknown().nullable(), reason: z.string().nullable(), comparison: z.unknown().nullable() });
 
 export const DeviceRun = z.object({
