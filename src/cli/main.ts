@@ -20,6 +20,9 @@ import { registerQuantize } from './commands/quantize';
 import { registerDemo } from './commands/demo';
 import { registerExplain } from './commands/explain';
 import { registerPreflight } from './commands/preflight';
+import { registerAnalyze } from './commands/analyze';
+import { registerSensitivity } from './commands/sensitivity';
+import { registerSearch } from './commands/search';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -59,6 +62,9 @@ export function buildProgram(io: CliIo): { program: Command; context: () => CliC
   registerDemo(program, context);
   registerExplain(program, context);
   registerPreflight(program, context);
+  registerAnalyze(program, context);
+  registerSensitivity(program, context);
+  registerSearch(program, context);
   const quiet = (cmd: Command) => {
     cmd.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => {} });
     cmd.commands.forEach(quiet);

@@ -58,7 +58,7 @@ describe('quantize / dequantize helpers', () => {
     const t: Tensor = { name: 'x', dtype: 'int8', shape: [5], quant: { scale: [0.5], zeroPoint: [-3] } };
     // r/S = [0.5, −0.5, 1.25, 1000, −1000] → round [1, −1, 1, 2000, −2000] + Z → clamp to [−128, 127]
     const q = toTensorData(t, Float32Array.from([0.25, -0.25, 0.625, 500, -500]));
-    expect(Array.from(q)).toEqual([-2, -4, -2, 127, -128]);
+    expect(Array.from(q as Int8Array)).toEqual([-2, -4, -2, 127, -128]);
     expect(Array.from(dequantize(t, q))).toEqual([0.5, -0.5, 0.5, 65, -62.5]);
   });
 });
