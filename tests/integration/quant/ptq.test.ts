@@ -305,3 +305,19 @@ describe('cross-layer equalization', () => {
     }
   });
 });
+
+describe('tensor names at the graph boundary', () => {
+  it('keep the float model’s input and output names for the tensors the user feeds and reads', async () => {
+    const g0 = model.subgraphs[0];
+    const inName = g0.tensors[g0.inputs[0]].name;
+    const outName = g0.tensors[g0.outputs[0]].name;
+    for (const io of ['float', 'int8'] as const) {
+      const { model: q } = await quantize(model, { io, biasCorrection: 'none', samples: 16 });
+      const g = q.subgraphs[0];
+      expect(g.tensors[g.inputs[0]].name, io).toBe(inName);
+      expect(g.tensors[g.outputs[0]].name, io).toBe(outName);
+      expect(g.tensors[g.inputs[0]].dtype).toBe(io === 'float' ? 'float32' : 'int8');
+      expect(new Set(g.tensors.map((t) => t.name)).size).toBe(g.tensors.length);
+    }
+  }, 60_000);
+});

@@ -342,13 +342,10 @@ export function buildQuantizedGraph(
   const outputs = graph.outputs.map((t) => {
     if (!isFloatActivation(graph, t) || isQuantDomain(t) === wantQuant) return t;
     const twin = wantQuant ? inQuant(t) : inFloat(t);
-    swapNames(tensors, t, twin, wantQuant ? suffix : suffix);
+    swapNames(tensors, t, twin, suffix);
     return twin;
   });
-  for (const t of graph.inputs) {
-    const twin = quantTwin.get(t);
-    if (twin !== undefined && isFloatActivation(graph, t)) swapNames(tensors, t, twin, suffix);
-  }
+  // Graph inputs keep their names already: a float input's integer twin was made as `name_int8`.
 
   const quantIndex = new Map<number, number>();
   for (let t = 0; t < graph.tensors.length; t++) {
