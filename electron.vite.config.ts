@@ -20,6 +20,8 @@ export default defineConfig({
           index: resolve(__dirname, 'src/main/app/index.ts'),
           // The job runner starts out/main/jobs-worker.js in a worker_thread (src/main/jobs/runner.ts).
           'jobs-worker': resolve(__dirname, 'src/main/jobs/worker.ts'),
+          // Batch evaluation starts out/main/parallel-eval-worker.js per worker (src/main/jobs/parallel-eval.ts).
+          'parallel-eval-worker': resolve(__dirname, 'src/main/jobs/parallel-eval-worker.ts'),
         },
       },
     },

@@ -19,6 +19,7 @@ import { defaultPtqOptions, quantizeModel } from '../../../core/quant/ptq';
 import type { PtqOptions, Recipe } from '../../../core/quant/ptq';
 import { Interpreter } from '../../../core/runtime/interpreter';
 import type { RoundingMode } from '../../../core/runtime/kernel';
+import { argmaxOf, evaluateInParallel, PARALLEL_MIN_SAMPLES } from '../parallel-eval';
 import type { JobContext, JobResult } from '../types';
 
 export interface QuantizeParams {
@@ -84,14 +85,40 @@ export async function evaluateGraph(graph: Graph, ds: Dataset, rounding: Roundin
   const z = input.quant?.zeroPoint[0] ?? 0;
   let correct = 0;
   let ms = 0;
-  for (let i = 0; i < ds.count; i++) {
-    ds.sample(i, x);
+  const quantizeSample = () => {
     if (q) {
       for (let k = 0; k < perSample; k++) {
         const r = x[k] / s;
         q[k] = Math.min(hi, Math.max(lo, (r >= 0 ? Math.floor(r + 0.5) : -Math.floor(-r + 0.5)) + z));
       }
     }
+  };
+  if (ds.count >= PARALLEL_MIN_SAMPLES) {
+    // one interpreter per worker thread (parallel-eval.ts): the serial loop's predictions, in order
+    const classes = interp.outputs[0].shape.reduce((a, b) => a * b, 1);
+    const r = await evaluateInParallel({
+      model: { graph }, rounding, inputShape: interp.inputs[0].shape, inputDtype: q ? input.dtype : 'float32', count: ds.count,
+      fill: (start, end, into) => {
+        for (let i = start; i < end; i++) {
+          ds.sample(i, x);
+          quantizeSample();
+          (into as Float32Array).set((q ?? x) as Float32Array, (i - start) * perSample);
+        }
+      },
+      consume: (start, end, outs) => {
+        for (let i = start; i < end; i++) if (ds.labels && argmaxOf(outs[0] as Float32Array, (i - start) * classes, classes) === ds.labels[i]) correct++;
+      },
+      onChunk: async (done) => {
+        ctx.progress('evaluating', done, ds.count);
+        await new Promise((res) => setImmediate(res));
+        ctx.throwIfCancelled();
+      },
+    });
+    return { accuracy: ds.labels ? correct / ds.count : null, samples: ds.count, msPerSample: r.runMs / Math.max(1, ds.count) };
+  }
+  for (let i = 0; i < ds.count; i++) {
+    ds.sample(i, x);
+    quantizeSample();
     const t0 = performance.now();
     const out = interp.run([q ?? x]).outputs[0];
     ms += performance.now() - t0;
