@@ -29,7 +29,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { openDataset, type Dataset } from '../../src/core/data/dataset';
 import { floatParameterCount, runtimeAccuracy, saveTfjsArtifacts, toIr, toTflite } from './export';
 import { cosineRates, RECIPES, type Recipe } from './recipes';
-import { registerWasmTraining } from './wasm-training';
+import { registerWasmTraining } from '../../src/core/qat/wasm-gradients';
 
 /** The subset the integration test checks in the real TFLite interpreter (first N test samples). */
 export const CHECK_SUBSET = 500;
