@@ -33,8 +33,8 @@
  */
 import { UserError } from '../errors';
 import type { Graph, Op, Tensor, TensorData } from '../ir/types';
-import { foldBatchNorm, foldFloat16Dequantize, fuseActivations, setBatchSize } from '../ir/transforms';
-import { equalizeCrossLayer } from '../quant/equalize';
+import { setBatchSize } from '../ir/transforms';
+import { prepareFloatGraph } from '../quant/ptq';
 import { Interpreter, opName, opTypeLabel } from '../runtime/interpreter';
 import type { RoundingMode } from '../runtime/kernel';
 import { analyzeCost } from './cost';
@@ -267,10 +267,7 @@ function fixBatch(graph: Graph): Graph {
 
 /** What PTQ does to the float graph before quantizing it (float16 expanded, BN folded, activations fused, equalized). */
 export function ptqFloatGraph(graph: Graph): Graph {
-  let g = fixBatch(foldFloat16Dequantize(graph));
-  g = foldBatchNorm(g).graph;
-  g = fuseActivations(g).graph;
-  return equalizeCrossLayer(g).graph;
+  return prepareFloatGraph(graph, { foldBatchNorm: true, equalize: true }).graph;
 }
 
 interface Matched {

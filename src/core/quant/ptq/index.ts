@@ -53,7 +53,12 @@ export interface PtqResult {
   floatGraph: Graph;
 }
 
-function prepareFloatGraph(graph: Graph, options: PtqOptions): { graph: Graph; folded: number; pairs: [string, string][] } {
+/**
+ * The float graph PTQ quantizes (float16 weights expanded, batch fixed to 1, batch norms folded,
+ * activations fused, cross-layer equalized as the options say): what an integer model's
+ * activations are to be compared with.
+ */
+export function prepareFloatGraph(graph: Graph, options: Pick<PtqOptions, 'foldBatchNorm' | 'equalize'>): { graph: Graph; folded: number; pairs: [string, string][] } {
   let g = foldFloat16Dequantize(graph);
   if (g.inputs.some((t) => g.tensors[t].shape[0] === -1)) g = setBatchSize(g, 1);
   for (const t of g.inputs) {
