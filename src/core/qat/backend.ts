@@ -3,6 +3,8 @@
  * installed, otherwise the WebAssembly backend, otherwise plain JavaScript (cpu). tfjs-node is
  * an optional dependency: its install downloads libtensorflow and fails on offline machines.
  */
+import type { Graph } from '../ir/types';
+
 export type TfjsBackendName = 'tensorflow' | 'wasm' | 'cpu';
 
 export interface TfjsBackendChoice {
@@ -47,4 +49,56 @@ async function choose(prefer?: TfjsBackendName): Promise<TfjsBackendChoice> {
     }
   }
   throw new Error(`No TensorFlow.js backend could start: ${notes.join(' ')}`);
+}
+
+/**
+ * What the WebAssembly backend cannot differentiate in `graph` (one sentence per op kind), with
+ * the gradients of wasm-gradients.ts registered: strided or dilated convolutions (no filter
+ * gradient) and depthwise convolutions (no gradient kernels at all). Empty when wasm can train it.
+ */
+export function wasmTrainingGaps(graph: Graph): string[] {
+  const gaps = new Set<string>();
+  for (const op of graph.ops) {
+    if (op.type === 'CONV_2D') {
+      const o = op.options;
+      if (o.strideH !== 1 || o.strideW !== 1 || o.dilationHFactor !== 1 || o.dilationWFactor !== 1) gaps.add('strided or dilated CONV_2D (no weight gradient on wasm)');
+    } else if (op.type === 'DEPTHWISE_CONV_2D') gaps.add('DEPTHWISE_CONV_2D (no gradient kernels on wasm)');
+  }
+  return [...gaps];
+}
+
+/**
+ * The backend for training: as `initTfjsBackend`, but with TF.js's gradients and optimizers
+ * loaded (the full '@tensorflow/tfjs' registers them; tfjs-core alone does not), the WebAssembly
+ * training kernels registered when wasm trains, and 'cpu' instead of wasm when `wasmGaps` names
+ * something wasm cannot differentiate (said in the notes). `prefer` switches to that backend.
+ */
+export async function initTrainingBackend(prefer?: TfjsBackendName, wasmGaps: readonly string[] = []): Promise<TfjsBackendChoice> {
+  const tf = await import('@tensorflow/tfjs');
+  const base = await initTfjsBackend();
+  const notes = [...base.notes];
+  let want: TfjsBackendName = prefer ?? base.backend;
+  if (want === 'wasm' && wasmGaps.length > 0) {
+    notes.push(`The wasm backend cannot train this model's ${wasmGaps.join(' and ')}; training runs on cpu.`);
+    want = 'cpu';
+  }
+  if (want !== tf.getBackend()) {
+    try {
+      if (want === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+      if (want === 'tensorflow') {
+        const optional = '@tensorflow/tfjs-node';
+        await import(/* @vite-ignore */ optional);
+      }
+      if (!(await tf.setBackend(want))) throw new Error('it did not initialise');
+      await tf.ready();
+    } catch (e) {
+      notes.push(`The ${want} backend could not be used (${(e as Error).message.split('\n')[0]}); training runs on ${tf.getBackend()}.`);
+    }
+  }
+  const backend = tf.getBackend() as TfjsBackendName;
+  if (backend === 'wasm') {
+    const { registerWasmTraining } = await import('./wasm-gradients');
+    registerWasmTraining();
+  }
+  return { backend, notes };
 }
