@@ -19,6 +19,7 @@ import { registerConvert } from './commands/convert';
 import { registerQuantize } from './commands/quantize';
 import { registerDemo } from './commands/demo';
 import { registerExplain } from './commands/explain';
+import { registerQat } from './commands/qat';
 import { registerPreflight } from './commands/preflight';
 import { registerAnalyze } from './commands/analyze';
 import { registerSensitivity } from './commands/sensitivity';
@@ -61,6 +62,7 @@ export function buildProgram(io: CliIo): { program: Command; context: () => CliC
   registerQuantize(program, context);
   registerDemo(program, context);
   registerExplain(program, context);
+  registerQat(program, context);
   registerPreflight(program, context);
   registerAnalyze(program, context);
   registerSensitivity(program, context);

@@ -9,6 +9,7 @@ const KINDS: Record<string, () => Promise<JobImplementation<never>>> = {
   eval: async () => (await import('./kinds/eval')).evalJob,
   bench: async () => (await import('./kinds/bench')).benchJob,
   quantize: async () => (await import('./kinds/quantize')).quantizeJob,
+  qat: async () => (await import('./kinds/qat')).qatJob,
   analyze: async () => (await import('./kinds/analyze')).analyzeJob,
   sensitivity: async () => (await import('./kinds/sensitivity')).sensitivityJob,
   search: async () => (await import('./kinds/search')).searchJob,
