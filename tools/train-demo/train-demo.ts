@@ -12,8 +12,9 @@
  * XNNPACK and drift by a few ulps.
  *
  * Backend: '@tensorflow/tfjs-backend-wasm' (XNNPACK), with the two convolution gradients it lacks
- * or runs slowly registered by ./wasm-training.ts. Measured on this 2-core machine under load:
- * MNIST demo model, 2,048 images, batch 64: 'cpu' 66 s, 'wasm' 4 s. `--backend cpu` still works.
+ * or runs slowly registered by src/core/qat/wasm-gradients.ts (shared with QAT). Measured on this
+ * 2-core machine under load, MNIST demo model, 2,048 images, batch 64: 'cpu' 66 s, 'wasm' 4 s.
+ * `--backend cpu` still works.
  *
  * Sidecar: architecture, parameter count, data specs (with the dataset hashes), epochs, batch,
  * optimizer, learning rates, seed, backend, training seconds, the float test accuracy measured by
