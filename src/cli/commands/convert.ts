@@ -19,15 +19,13 @@ import { formatShape, isStaticShape } from '../../core/ir/graph';
 import { legalizeGraph, withInputShapes, type LegalizedOp, type RemainingCustomOp } from '../../core/ir/legalize';
 import type { Graph, Model } from '../../core/ir/types';
 import type { CliContext } from '../context';
+import { checkOutputPath, sameFile, writeFileAtomic } from '../../main/jobs/files';
 import {
   INPUT_SHAPE_HELP,
-  checkOutputPath,
   collectInputShape,
   loadModelFile,
   resolveInputShapes,
-  sameFile,
   tensorSummary,
-  writeFileAtomic,
   type InputShapeSpec,
   type TensorSummary,
 } from './inspect';

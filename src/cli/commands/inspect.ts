@@ -125,39 +125,6 @@ export function tensorSummary(graph: Graph, t: number): TensorSummary {
   return { index: t, name: x.name, dtype: x.dtype, shape: [...x.shape] };
 }
 
-/** Writes `bytes` to `file` atomically: a temporary file in the same folder, then a rename. */
-export function writeFileAtomic(file: string, bytes: Uint8Array): void {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  try {
-    fs.writeFileSync(tmp, bytes, { flag: 'wx' });
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw new UserError('write-failed', `Cannot write '${file}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`, { cause: e });
-  }
-}
-
-/** Checks that an output path can be written: its folder exists and it is not a folder. */
-export function checkOutputPath(file: string, what: string): string {
-  const abs = path.resolve(file);
-  const dir = path.dirname(abs);
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UserError('bad-output', `The folder of ${what} '${file}' does not exist.`);
-  if (fs.existsSync(abs) && fs.statSync(abs).isDirectory()) throw new UserError('bad-output', `${what[0].toUpperCase()}${what.slice(1)} '${file}' is a folder.`);
-  return abs;
-}
-
-/** True when the two paths name the same file (symbolic and hard links included). */
-export function sameFile(a: string, b: string): boolean {
-  if (path.resolve(a) === path.resolve(b)) return true;
-  try {
-    const sa = fs.statSync(a);
-    const sb = fs.statSync(b);
-    return sa.ino === sb.ino && sa.dev === sb.dev;
-  } catch {
-    return false;
-  }
-}
 
 // ---- inspect ----------------------------------------------------------------------------------
 

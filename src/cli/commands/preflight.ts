@@ -14,7 +14,8 @@ import { readTflite } from '../../core/formats/tflite/reader';
 import { writeTflite } from '../../core/formats/tflite/writer';
 import type { Model } from '../../core/ir/types';
 import type { CliContext } from '../context';
-import { checkOutputPath, loadModelFile, sameFile, writeFileAtomic } from './inspect';
+import { checkOutputPath, sameFile, writeFileAtomic } from '../../main/jobs/files';
+import { loadModelFile } from './inspect';
 
 export const DEFAULT_ANDROID_API = 30;
 

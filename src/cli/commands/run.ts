@@ -18,13 +18,12 @@ import { Interpreter } from '../../core/runtime';
 import type { RoundingMode } from '../../core/runtime/kernel';
 import { parseRounding, ROUNDING_HELP } from '../rounding';
 import type { CliContext } from '../context';
+import { checkOutputPath, sameFile } from '../../main/jobs/files';
 import {
   INPUT_SHAPE_HELP,
-  checkOutputPath,
   collectInputShape,
   loadModelFile,
   resolveInputShapes,
-  sameFile,
   type InputShapeSpec,
 } from './inspect';
 

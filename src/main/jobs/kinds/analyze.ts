@@ -5,15 +5,16 @@
  * layer-metrics rows (modes propagated / isolated / weights / cost) and the full report
  * (histograms included) as a JSON artifact.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { analyzeLayers, rankByIsolatedError } from '../../../core/analysis/layer-error';
 import type { LayerErrorReport } from '../../../core/analysis/layer-error';
-import { checkFitsInput, openDataset, parseDatasetSpec } from '../../../core/data/dataset';
+import { checkFitsInput, openDataset } from '../../../core/data/dataset';
 import type { Preprocess } from '../../../core/data/dataset';
 import { UserError } from '../../../core/errors';
 import { openModelFile } from '../../../core/formats';
 import type { RoundingMode } from '../../../core/runtime/kernel';
+import { readModelBytes } from '../files';
+import { cancellableProgress, limitSpec } from '../progress';
 import type { JobContext, JobResult } from '../types';
 
 export interface AnalyzeParams {
@@ -26,31 +27,6 @@ export interface AnalyzeParams {
   preprocess?: Preprocess;
   seed: number;
   cwd?: string;
-}
-
-export function readModelBytes(file: string, role: string): Uint8Array {
-  try {
-    const b = fs.readFileSync(file);
-    return new Uint8Array(b.buffer, b.byteOffset, b.length);
-  } catch (e) {
-    throw new UserError('bad-input', `${role} file '${file}' cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`);
-  }
-}
-
-/** `spec` limited to its first `samples` samples, so the recorded spec and hash are exactly the data used. */
-export function limitSpec(spec: string, samples: number): string {
-  const parsed = parseDatasetSpec(spec);
-  const limit = Math.min(parsed.limit ?? Infinity, samples);
-  return Number.isFinite(limit) ? `${parsed.canonical.replace(/@\d+$/, '')}@${limit}` : parsed.canonical;
-}
-
-/** Progress that yields to the event loop and stops at a cancel, as every long job step should. */
-export function cancellableProgress(ctx: Pick<JobContext, 'progress' | 'throwIfCancelled'>) {
-  return async (stage: string, done: number, total: number | null): Promise<void> => {
-    ctx.progress(stage, done, total);
-    await new Promise((r) => setImmediate(r));
-    ctx.throwIfCancelled();
-  };
 }
 
 /** A compact per-layer summary for --json and the UI (the full report is an artifact). */

@@ -6,10 +6,9 @@
  * quantized model as an artifact. With `evalData` the integer model is then evaluated (top-1 on
  * labelled data) in the chosen rounding mode, so one experiment holds one method's outcome.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../../core/errors';
-import { checkFitsInput, openDataset, parseDatasetSpec } from '../../../core/data/dataset';
+import { checkFitsInput, openDataset } from '../../../core/data/dataset';
 import type { Dataset, Preprocess } from '../../../core/data/dataset';
 import { openModelFile } from '../../../core/formats';
 import { writeTflite } from '../../../core/formats/tflite/writer';
@@ -20,6 +19,8 @@ import type { PtqOptions, Recipe } from '../../../core/quant/ptq';
 import { Interpreter } from '../../../core/runtime/interpreter';
 import type { RoundingMode } from '../../../core/runtime/kernel';
 import { argmaxOf, evaluateInParallel, PARALLEL_MIN_SAMPLES } from '../parallel-eval';
+import { readModelBytes, writeFileAtomic } from '../files';
+import { cancellableProgress, limitSpec } from '../progress';
 import type { JobContext, JobResult } from '../types';
 
 export interface QuantizeParams {
@@ -43,35 +44,6 @@ export interface QuantizeParams {
   evalData?: string;
 }
 
-/** Writes `bytes` to `file` through a temporary sibling and a rename; nothing partial survives a failure. */
-export function writeFileAtomic(file: string, bytes: Uint8Array): void {
-  const dir = path.dirname(file);
-  if (!fs.existsSync(dir)) throw new UserError('bad-input', `The output folder '${dir}' does not exist.`);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeSync(fd, bytes);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    if (e instanceof UserError) throw e;
-    throw new UserError('bad-input', `Cannot write '${file}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
-  }
-}
-
-function readBytes(file: string, role: string): Uint8Array {
-  try {
-    const b = fs.readFileSync(file);
-    return new Uint8Array(b.buffer, b.byteOffset, b.length);
-  } catch (e) {
-    throw new UserError('bad-input', `${role} file '${file}' cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`);
-  }
-}
 
 /** Top-1 accuracy (when labelled) and desktop latency of `graph` on `ds`; float samples quantized for integer inputs. */
 export async function evaluateGraph(graph: Graph, ds: Dataset, rounding: RoundingMode, ctx: Pick<JobContext, 'progress' | 'throwIfCancelled'>): Promise<{ accuracy: number | null; samples: number; msPerSample: number }> {
@@ -139,7 +111,7 @@ export async function evaluateGraph(graph: Graph, ds: Dataset, rounding: Roundin
 export async function quantizeJob(ctx: JobContext<QuantizeParams>): Promise<JobResult> {
   const p = ctx.params;
   ctx.progress('reading model', 0, null);
-  const sourceBytes = readBytes(p.modelPath, 'Model');
+  const sourceBytes = readModelBytes(p.modelPath, 'Model');
   const model = await openModelFile(p.modelPath);
   const graph = model.subgraphs[0];
   const input = graph.tensors[graph.inputs[0]];
@@ -150,10 +122,7 @@ export async function quantizeJob(ctx: JobContext<QuantizeParams>): Promise<JobR
     if (!p.calib) throw new UserError('bad-input', `The ${p.recipe} recipe needs calibration data: give --calib DATASET (e.g. mnist:train@500).`);
     ctx.progress('loading calibration data', 0, null);
     // Calibration reads the first `samples` samples: the recorded spec and hash say exactly those.
-    const parsed = parseDatasetSpec(p.calib);
-    const limit = Math.min(parsed.limit ?? Infinity, p.samples);
-    const spec = Number.isFinite(limit) ? `${p.calib.replace(/@\d+$/, '')}@${limit}` : p.calib;
-    ds = await openDataset(spec, { inputShape: input.shape, seed: p.seed, cwd: p.cwd, ...(p.preprocess ? { preprocess: p.preprocess } : {}) });
+    ds = await openDataset(limitSpec(p.calib, p.samples), { inputShape: input.shape, seed: p.seed, cwd: p.cwd, ...(p.preprocess ? { preprocess: p.preprocess } : {}) });
     if (ds.count === 0) throw new UserError('bad-input', `The calibration set '${ds.spec}' is empty.`);
     checkFitsInput(ds, input.name, input.shape, input.dtype);
     if (input.dtype !== 'float32') throw new UserError('bad-model', `Model '${p.modelPath}' is already quantized (input '${input.name}' is ${input.dtype}); quantize its float source.`);
@@ -168,11 +137,7 @@ export async function quantizeJob(ctx: JobContext<QuantizeParams>): Promise<JobR
     ...(p.biasCorrection !== undefined ? { biasCorrection: p.biasCorrection } : {}),
     ...(p.equalize !== undefined ? { equalize: p.equalize } : {}),
   });
-  const progress = async (stage: string, done: number, total: number | null) => {
-    ctx.progress(stage, done, total);
-    await new Promise((r) => setImmediate(r));
-    ctx.throwIfCancelled();
-  };
+  const progress = cancellableProgress(ctx);
   const calibData = ds ? { count: ds.count, name: ds.spec, sample: (i: number, out: Float32Array) => ds.sample(i, out) } : null;
   const { model: quantized, report } = await quantizeModel(model, calibData, options, progress, p.rounding);
   const bytes = writeTflite(quantized);

@@ -11,7 +11,7 @@ import type { SearchCost } from '../../../core/analysis/search';
 import { writeTflite } from '../../../core/formats/tflite/writer';
 import type { LayerMetricRow } from '../../store';
 import type { JobContext, JobResult } from '../types';
-import { writeFileAtomic } from './quantize';
+import { writeFileAtomic } from '../files';
 import { evaluationSummary, openStudy } from './sensitivity';
 import type { StudyParams } from './sensitivity';
 

@@ -16,7 +16,8 @@ import { parseCalibration } from '../../../core/quant/observers';
 import type { Recipe } from '../../../core/quant/ptq';
 import type { RoundingMode } from '../../../core/runtime/kernel';
 import type { JobContext, JobResult } from '../types';
-import { cancellableProgress, limitSpec, readModelBytes } from './analyze';
+import { readModelBytes } from '../files';
+import { cancellableProgress, limitSpec } from '../progress';
 
 export interface StudyParams {
   modelPath: string;
