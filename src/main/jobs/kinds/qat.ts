@@ -21,7 +21,8 @@ import type { TfjsBackendName } from '../../../core/qat/backend';
 import { defaultPtqOptions, quantizeModel } from '../../../core/quant/ptq';
 import type { RoundingMode } from '../../../core/runtime/kernel';
 import type { JobContext, JobResult } from '../types';
-import { evaluateGraph, writeFileAtomic } from './quantize';
+import { writeFileAtomic } from '../files';
+import { evaluateGraph } from './quantize';
 
 export interface QatParams {
   modelPath: string;
