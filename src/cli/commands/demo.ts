@@ -18,6 +18,8 @@ export const DEMO_MODEL = fileURLToPath(new URL('../../../resources/models/mnist
 const CALIB = 'mnist:train@500';
 const TEST = 'mnist:test';
 const METHODS = ['minmax', 'percentile:99.99'] as const;
+/** Android 11: the first NNAPI with signed int8 (1.3). */
+const ANDROID_API = 30;
 
 export interface DemoRow {
   method: string;
@@ -41,6 +43,7 @@ export function registerDemo(program: Command, context: () => CliContext): void 
       fs.mkdirSync(outDir, { recursive: true });
       const started = performance.now();
       const rows: DemoRow[] = [];
+      const details = new Map<string, { worst: { layer: string; op: string; sqnrDb: number | null } | null; preflight: { delegate: string; summary: string }[] }>();
       const floatSize = fs.statSync(DEMO_MODEL).size;
 
       if (!ctx.json) ctx.print(`QuantLab demo: ${path.basename(DEMO_MODEL)} on the built-in MNIST digits (calibration ${CALIB}, test ${TEST})`);
@@ -69,9 +72,17 @@ export function registerDemo(program: Command, context: () => CliContext): void 
           seed: 0,
           rounding: 'xnnpack',
           evalData: TEST,
+          analyze: { data: TEST, samples: 200 },
+          preflight: { delegates: ['nnapi', 'gpu'], androidApi: ANDROID_API },
         };
         const run = await runJobFromCli(ctx, { kind: 'quantize', name: `demo: int8 PTQ ${method}`, params, config: { verb: 'demo', step: 'ptq', ...params }, seed: 0, roundingMode: 'xnnpack' });
-        const s = run.result.summary as { sizeBytes: number; evaluation?: { accuracy: number | null; msPerSample: number } };
+        const s = run.result.summary as {
+          sizeBytes: number;
+          evaluation?: { accuracy: number | null; msPerSample: number };
+          analysis?: { worstIsolated: { layer: string; op: string; sqnrDb: number | null } | null };
+          preflight?: { delegate: string; summary: string }[];
+        };
+        details.set(run.experimentId, { worst: s.analysis?.worstIsolated ?? null, preflight: s.preflight ?? [] });
         rows.push({
           method: `PTQ int8 ${method}`,
           precision: 'int8',
@@ -83,14 +94,22 @@ export function registerDemo(program: Command, context: () => CliContext): void 
         });
       }
       const seconds = (performance.now() - started) / 1000;
+      // The best integer row (accuracy, then size): its per-layer analysis and pre-flight are shown.
+      const best = rows.filter((r) => r.precision !== 'float32').sort((a, b) => (b.accuracy ?? 0) - (a.accuracy ?? 0) || a.sizeBytes - b.sizeBytes)[0];
+      const bestDetails = best ? details.get(best.experimentId) : undefined;
       if (ctx.json) {
-        ctx.printJson({ workspace, model: DEMO_MODEL, calibration: CALIB, test: TEST, rows, seconds });
+        ctx.printJson({ workspace, model: DEMO_MODEL, calibration: CALIB, test: TEST, rows, best: best ? { experimentId: best.experimentId, method: best.method, ...bestDetails } : null, seconds });
         return;
       }
       const table = [['method', 'top-1', 'size', 'ms/sample', 'experiment'], ...rows.map((r) => [r.method, r.accuracy === null ? '–' : `${(100 * r.accuracy).toFixed(2)}%`, `${(r.sizeBytes / 1024).toFixed(1)} KiB`, r.msPerSample.toFixed(3), r.experimentId])];
       const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
       for (const row of table) ctx.print(row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
       ctx.print(`accuracy on ${TEST} (2,000 digits held out from training); latency: QuantLab runtime on this machine, batch 1, 'xnnpack' rounding`);
+      if (best && bestDetails) {
+        const w = bestDetails.worst;
+        ctx.print(`best int8 model: ${best.method}; per-layer analysis on 200 test digits: weakest layer (isolated) '${w?.layer ?? '–'}' (${w?.op ?? '–'}) at ${w?.sqnrDb === null || w?.sqnrDb === undefined ? '–' : `${w.sqnrDb.toFixed(1)} dB`} SQNR (all layers: quantlab experiments show ${best.experimentId})`);
+        for (const pf of bestDetails.preflight) ctx.print(`pre-flight, Android API ${ANDROID_API}: ${pf.summary}`);
+      }
       ctx.print(`int8 models: ${outDir}`);
       ctx.print(`workspace: ${workspace} (${seconds.toFixed(1)} s; see 'quantlab experiments')`);
     });

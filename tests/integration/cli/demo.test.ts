@@ -29,7 +29,12 @@ describe('quantlab demo', () => {
     const r = spawnSync(process.execPath, [BIN, '--workspace', ws, 'demo', '--json'], { encoding: 'utf8', timeout: 300_000 });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    const out = JSON.parse(r.stdout) as { workspace: string; rows: Row[]; seconds: number };
+    const out = JSON.parse(r.stdout) as {
+      workspace: string;
+      rows: Row[];
+      seconds: number;
+      best: { experimentId: string; worst: { layer: string; sqnrDb: number } | null; preflight: { delegate: string; summary: string }[] } | null;
+    };
     expect(out.workspace).toBe(ws);
     expect(out.rows.map((x) => x.precision)).toEqual(['float32', 'int8', 'int8']);
     const [float, ...int8] = out.rows;
@@ -44,6 +49,13 @@ describe('quantlab demo', () => {
     // Every row is an experiment in the workspace's database, completed.
     const db = new Database(path.join(ws, 'quantlab.db'), { readonly: true });
     const ids = (db.prepare("SELECT e.id AS id FROM experiments e JOIN jobs j ON j.experiment_id = e.id WHERE j.status = 'completed'").all() as { id: string }[]).map((x) => x.id);
+    // The best int8 model's per-layer analysis (layer metrics rows) and pre-flight (artifacts) are recorded with it.
+    expect(out.best?.preflight.map((p) => p.delegate)).toEqual(['nnapi', 'gpu']);
+    expect(out.best?.worst?.sqnrDb).toBeGreaterThan(20);
+    const layerRows = db.prepare('SELECT COUNT(*) AS n FROM layer_metrics WHERE experiment_id = ?').get(out.best?.experimentId) as { n: number };
+    expect(layerRows.n).toBeGreaterThan(10);
+    const roles = (db.prepare('SELECT role FROM experiment_artifacts WHERE experiment_id = ?').all(out.best?.experimentId) as { role: string }[]).map((x) => x.role);
+    expect(roles).toEqual(expect.arrayContaining(['layer-analysis', 'preflight', 'quantized-model']));
     db.close();
     expect(ids.sort()).toEqual(out.rows.map((x) => x.experimentId).sort());
     // The exported int8 model's top-1 on a few test digits, in the real TFLite interpreter, agrees with its recorded accuracy's model.

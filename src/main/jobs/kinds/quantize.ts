@@ -10,6 +10,9 @@ import path from 'node:path';
 import { UserError } from '../../../core/errors';
 import { checkFitsInput, openDataset } from '../../../core/data/dataset';
 import type { Dataset, Preprocess } from '../../../core/data/dataset';
+import { analyzeLayers, rankByIsolatedError } from '../../../core/analysis/layer-error';
+import { preflight } from '../../../core/analysis/preflight';
+import type { PreflightDelegate } from '../../../core/analysis/preflight';
 import { openModelFile } from '../../../core/formats';
 import { writeTflite } from '../../../core/formats/tflite/writer';
 import type { Graph } from '../../../core/ir/types';
@@ -42,6 +45,10 @@ export interface QuantizeParams {
   cwd?: string;
   /** Evaluate the quantized model on this dataset spec afterwards (top-1 when labelled). */
   evalData?: string;
+  /** Per-layer error of the integer model against the float one on this dataset (first `samples`), stored as layer metrics. */
+  analyze?: { data: string; samples: number };
+  /** Delegate pre-flight of the integer model, stored with the experiment. */
+  preflight?: { delegates: PreflightDelegate[]; androidApi: number };
 }
 
 
@@ -139,7 +146,7 @@ export async function quantizeJob(ctx: JobContext<QuantizeParams>): Promise<JobR
   });
   const progress = cancellableProgress(ctx);
   const calibData = ds ? { count: ds.count, name: ds.spec, sample: (i: number, out: Float32Array) => ds.sample(i, out) } : null;
-  const { model: quantized, report } = await quantizeModel(model, calibData, options, progress, p.rounding);
+  const { model: quantized, report, floatGraph } = await quantizeModel(model, calibData, options, progress, p.rounding);
   const bytes = writeTflite(quantized);
   ctx.throwIfCancelled();
   writeFileAtomic(p.outPath, bytes);
@@ -164,6 +171,32 @@ export async function quantizeJob(ctx: JobContext<QuantizeParams>): Promise<JobR
     if (r.accuracy !== null) metrics.push({ name: 'accuracy', context: p.recipe, value: 100 * r.accuracy, unit: '%' });
     metrics.push({ name: 'latency', context: `desktop-${p.recipe}`, value: r.msPerSample, unit: 'ms' });
   }
+  const artifacts: NonNullable<JobResult['artifacts']> = [
+    { ...source, role: 'source-model', name: path.basename(p.modelPath) },
+    { ...stored, role: 'quantized-model', name: path.basename(p.outPath) },
+    { ...reportArtifact, role: 'quantization-report', name: 'quantization-report.json' },
+  ];
+  let layerMetrics: JobResult['layerMetrics'];
+  let analysis: { data: string; samples: number; worstIsolated: { layer: string; op: string; sqnrDb: number | null } | null } | null = null;
+  if (p.analyze) {
+    const qGraph = quantized.subgraphs[0];
+    const data = await openDataset(limitSpec(p.analyze.data, p.analyze.samples), { inputShape: input.shape, seed: p.seed, cwd: p.cwd, ...(p.preprocess ? { preprocess: p.preprocess } : {}) });
+    checkFitsInput(data, input.name, input.shape, input.dtype);
+    // Compared with the float graph PTQ quantized (folded, fused, equalized): the same tensors.
+    const layers = await analyzeLayers(floatGraph, qGraph, data, p.analyze.samples, { rounding: p.rounding, reference: 'as-given', progress });
+    layerMetrics = layers.rows;
+    const worst = rankByIsolatedError(layers).find((t) => t.opType !== 'QUANTIZE');
+    analysis = { data: data.spec, samples: layers.samples, worstIsolated: worst ? { layer: worst.layerName, op: worst.opType, sqnrDb: worst.isolated?.sqnrDb ?? null } : null };
+    const art = ctx.putArtifact(new TextEncoder().encode(JSON.stringify(layers, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))));
+    artifacts.push({ ...art, role: 'layer-analysis', name: 'layer-analysis.json' });
+  }
+  const preflights: { delegate: string; androidApi: number; summary: string; nodesDelegated: number; nodes: number; partitions: number; findings: number }[] = [];
+  for (const delegate of p.preflight?.delegates ?? []) {
+    const r = preflight(quantized.subgraphs[0], { delegate, androidApi: p.preflight?.androidApi ?? 30 });
+    preflights.push({ delegate, androidApi: r.androidApi, summary: r.summary, nodesDelegated: r.nodesDelegated, nodes: r.nodesTotal, partitions: r.partitions, findings: r.findings.length });
+    const art = ctx.putArtifact(new TextEncoder().encode(JSON.stringify(r, null, 2)));
+    artifacts.push({ ...art, role: 'preflight', name: `preflight-${delegate}-api${r.androidApi}.json` });
+  }
   ctx.log('info', `Quantized ${path.basename(p.modelPath)} (${p.recipe}, ${report.calibration}) in ${report.seconds.toFixed(1)} s: ${bytes.length} bytes.`);
   return {
     summary: {
@@ -183,13 +216,12 @@ export async function quantizeJob(ctx: JobContext<QuantizeParams>): Promise<JobR
       equalizedPairs: report.equalizedPairs.length,
       biasCorrectedLayers: report.biasCorrectedLayers,
       ...(evaluation ? { evaluation } : {}),
+      ...(analysis ? { analysis } : {}),
+      ...(preflights.length ? { preflight: preflights } : {}),
     },
     metrics,
-    artifacts: [
-      { ...source, role: 'source-model', name: path.basename(p.modelPath) },
-      { ...stored, role: 'quantized-model', name: path.basename(p.outPath) },
-      { ...reportArtifact, role: 'quantization-report', name: 'quantization-report.json' },
-    ],
+    ...(layerMetrics ? { layerMetrics } : {}),
+    artifacts,
     model: { ...source, name: path.basename(p.modelPath), format: model.format, sourcePath: path.resolve(p.modelPath), summary: { ops: graph.ops.length, tensors: graph.tensors.length } },
     ...(ds ? { dataset: { spec: ds.spec, sha256: ds.hash(), sampleCount: report.samples, preprocessing: ds.preprocess } } : {}),
   };
