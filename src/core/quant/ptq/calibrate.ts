@@ -30,6 +30,11 @@ export interface CalibrationResult {
 /**
  * Observes `tensors` (indices of float32 activations of `graph`, graph inputs included) over the
  * first `count` samples of `data`. `graph` must have a single input with a static shape.
+ *
+ * Clipping methods (percentile, KL, MSE) are for the network's interior: the tensors in `exact`
+ * (PTQ passes the graph's inputs and outputs) keep their full observed range, because clipping
+ * the data itself or the final scores loses information no later layer can recover (KL clips
+ * MNIST pixels to a fraction of their range, and the top logits to a tie).
  */
 export async function calibrate(
   graph: Graph,
@@ -39,6 +44,8 @@ export async function calibrate(
   method: CalibrationMethod,
   grid: IntegerGrid,
   progress?: ProgressFn,
+  /** Tensors observed with min/max whatever `method` is (the graph's inputs and outputs). */
+  exact: ReadonlySet<number> = new Set(),
 ): Promise<CalibrationResult> {
   const n = Math.min(count, data.count);
   if (n <= 0) throw new UserError('bad-input', `The calibration set '${data.name}' is empty.`);
@@ -47,7 +54,7 @@ export async function calibrate(
   const perSample = input.shape.reduce((a, b) => a * b, 1);
   const buffer = new Float32Array(perSample);
   const observers = new Map<number, Observer>();
-  for (const t of tensors) observers.set(t, createObserver(method, { grid }));
+  for (const t of tensors) observers.set(t, createObserver(exact.has(t) ? { kind: 'minmax' } : method, { grid }));
   const shapes = new Map<number, number[]>(tensors.map((t) => [t, interpreter.tensorShape(t)]));
   for (let i = 0; i < n; i++) {
     data.sample(i, buffer);

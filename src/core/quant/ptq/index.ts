@@ -163,7 +163,8 @@ export async function quantizeModel(model: Model, data: CalibrationData | null, 
   const decisions = planOps(floatGraph, act, options.keepFloat, act === 'int16');
   const observe = tensorsToObserve(floatGraph, decisions, options.io);
   const tPrepared = performance.now();
-  const { ranges, samples } = await calibrate(floatGraph, observe, data, options.samples, options.calibration, grid, progress);
+  const boundary = new Set([...floatGraph.inputs, ...floatGraph.outputs]);
+  const { ranges, samples } = await calibrate(floatGraph, observe, data, options.samples, options.calibration, grid, progress, boundary);
   const tCalibrated = performance.now();
   await progress?.('building integer graph', 0, null);
   const built = buildQuantizedGraph(floatGraph, decisions, ranges, { act, grid, weightGrid: INT8_WEIGHT, perChannel: options.perChannel, io: options.io });

@@ -117,3 +117,26 @@ describe('kl', () => {
     expect(o.range()).toEqual({ min: [-30], max: [30] });
   });
 });
+
+describe('KL and the zeros of a ReLU', () => {
+  it('ignores exact zeros (exact on every grid): a 60% spike at 0 does not pull the clip down', () => {
+    // ReLU-like activations: 60% exact zeros, the rest half-normal (σ 0.4, max ≈ 1.7).
+    const values = new Float32Array(200_000);
+    let s = 17;
+    const r = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    for (let i = 0; i < values.length; i++) {
+      const u = r();
+      values[i] = u < 0.6 ? 0 : Math.abs(Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r())) * 0.4;
+    }
+    const ob = createObserver({ kind: 'kl' }, { grid: INT8_ACTIVATION });
+    ob.observe(values, [values.length]);
+    const withZeros = ob.range().max[0];
+    // The same distribution with the zeros removed gives the same clip: zeros play no part.
+    const nonzero = values.filter((v) => v !== 0);
+    const ob2 = createObserver({ kind: 'kl' }, { grid: INT8_ACTIVATION });
+    ob2.observe(nonzero, [nonzero.length]);
+    expect(Math.abs(withZeros - ob2.range().max[0])).toBeLessThanOrEqual(2.5 / 1000);
+    // With the zeros in P the search clipped at ≈ 0.74 (below 2σ); without them ≈ 1.55.
+    expect(withZeros).toBeGreaterThan(1.2);
+  });
+});
