@@ -33,6 +33,8 @@ interface QatCliOptions extends DatasetFlags {
   emaDecay: number;
   perTensor?: boolean;
   patience: number;
+  shift: number;
+  distill: number;
   calibSamples: number;
   ptqSamples: number;
   backend?: TfjsBackendName;
@@ -54,6 +56,12 @@ function positiveNumber(v: string): number {
 function decay(v: string): number {
   const n = Number(v);
   if (v.trim() === '' || !(n > 0 && n < 1)) throw new InvalidArgumentError(`'${v}' is not a decay strictly between 0 and 1 (e.g. 0.999).`);
+  return n;
+}
+
+function unitInterval(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !(n >= 0 && n <= 1)) throw new InvalidArgumentError(`'${v}' is not a weight between 0 and 1.`);
   return n;
 }
 
@@ -83,6 +91,8 @@ export function registerQat(program: Command, context: () => CliContext): void {
     .option('--ema-decay <d>', 'moving-average decay of ema ranges', decay, d.emaDecay)
     .option('--per-tensor', 'one scale per weight tensor instead of one per output channel (QAT and the PTQ baseline)')
     .option('--patience <n>', 'early stopping: epochs without a better validation accuracy (0: never)', nonNegativeInt, d.patience)
+    .option('--shift <px>', 'augmentation: translate training images by up to this many pixels (0: none)', nonNegativeInt, d.shiftPx)
+    .option('--distill <w>', "weight of the float model's predictions as soft labels in the loss (1: learn to match the float model; 0: the dataset's labels only)", unitInterval, d.distill)
     .option('--calib-samples <n>', 'training samples of the min/max warm start', positiveInt, d.calibrationSamples)
     .option('--ptq-samples <n>', 'training samples of the PTQ baseline calibration', positiveInt, d.ptqSamples)
     .option('--backend <name>', 'TensorFlow.js backend to train on (default: the fastest available): tensorflow | wasm | cpu', oneOf('a backend', ['tensorflow', 'wasm', 'cpu'] as const))
@@ -111,6 +121,8 @@ export function registerQat(program: Command, context: () => CliContext): void {
         emaDecay: opts.emaDecay,
         perChannel: !opts.perTensor,
         patience: opts.patience,
+        shiftPx: opts.shift,
+        distill: opts.distill,
         seed: opts.seed,
         calibrationSamples: opts.calibSamples,
         ptqSamples: opts.ptqSamples,

@@ -73,7 +73,14 @@ export async function runQat(model: Model, train: LabelledData, val: LabelledDat
       await progress?.({ phase: 'calibrate', done, total });
     });
     net.initRanges(calib.ranges);
-    const trained = await trainNetwork(net, train, val, options, progress);
+    // The float model (same folded graph, weights never trained) teaches when distilling.
+    const teacher = options.distill > 0 ? new QatNetwork(model.subgraphs[0], { perChannel: options.perChannel, ranges: options.ranges, emaDecay: options.emaDecay }) : undefined;
+    let trained: TrainResult;
+    try {
+      trained = await trainNetwork(net, train, val, options, progress, teacher);
+    } finally {
+      teacher?.dispose();
+    }
     const exported = exportInt8(net, model, options.rounding);
     return {
       ...exported,

@@ -222,14 +222,14 @@ export class QatNetwork {
           return tf.transpose(tf.tensor(data, w.shape), [1, 0]);
         });
         // A variable shares its initial value's data (and takes a reference): the value can go.
-        const weight = tf.variable(init, true, `w${wIndex}`);
+        const weight = tf.variable(init, true);
         init.dispose();
         const bIndex = role.bias < op.inputs.length ? op.inputs[role.bias] : -1;
         const b = bIndex >= 0 ? g.tensors[bIndex] : undefined;
         let bias: tf.Variable | null = null;
         if (b?.data instanceof Float32Array) {
           const value = tf.tensor1d(b.data);
-          bias = tf.variable(value, true, `b${bIndex}`);
+          bias = tf.variable(value, true);
           value.dispose();
         }
         this.linear.set(wIndex, { weight, bias, irShape: [...w.shape] });

@@ -1,8 +1,11 @@
 /**
- * The training loop of quantization-aware training: seeded shuffles, mini-batches of softmax
- * cross-entropy on the fake-quantized logits, Adam or SGD with a constant or cosine learning
- * rate, the moving-average ranges stepped after every batch, validation (fake-quantized, in
- * TF.js) after every epoch, early stopping on validation accuracy with the best epoch restored.
+ * The training loop of quantization-aware training: seeded shuffles (and optional random
+ * translations), mini-batches of softmax cross-entropy on the fake-quantized logits against the
+ * labels and/or the float model's own predictions (distillation: the default, since QAT's aim is
+ * an integer model that behaves like the float one; fine-tuning a converged model on hard labels
+ * mostly overfits them), Adam or SGD with a constant or cosine learning rate, the moving-average
+ * ranges stepped after every batch, validation (fake-quantized, in TF.js) after every epoch,
+ * early stopping on validation accuracy with the best epoch restored.
  *
  * A loss that stops being finite (a learning rate that diverges) stops training: the weights and
  * ranges of the last step whose loss was finite are put back, and the result says so in a
@@ -34,6 +37,17 @@ export interface TrainOptions {
   patience: number;
   /** Put back the epoch with the best validation accuracy at the end (the state before training counts as epoch 0). */
   restoreBest: boolean;
+  /**
+   * Augmentation: translate every training image by dx, dy drawn uniformly from [−shift, shift]
+   * pixels (zero fill), as the demo models were trained. 0: none. Images are [H, W, C].
+   */
+  shiftPx: number;
+  /**
+   * Distillation weight d in [0, 1]: the loss is (1 − d)·CE(labels, logits) + d·CE(p_float,
+   * logits), p_float the float model's softmax on the same batch (needs a teacher network).
+   * 0: labels only.
+   */
+  distill: number;
 }
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
@@ -45,6 +59,8 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   seed: 0,
   patience: 3,
   restoreBest: true,
+  shiftPx: 0,
+  distill: 1,
 };
 
 export interface QatProgress {
@@ -132,8 +148,36 @@ export function checkLabels(data: LabelledData, classes: number, role: string): 
   return data.labels;
 }
 
-function batchTensor(data: LabelledData, indices: ArrayLike<number>, from: number, size: number, perSample: number, shape: number[], buffer: Float32Array): tf.Tensor {
-  for (let k = 0; k < size; k++) data.sample(indices[from + k], buffer.subarray(k * perSample, (k + 1) * perSample));
+/** Copies a [H, W, C] image into `out` translated by (dx, dy) pixels, zeros where nothing is shifted in. */
+function shiftInto(src: Float32Array, out: Float32Array, h: number, w: number, c: number, dx: number, dy: number): void {
+  out.fill(0);
+  const x0 = Math.max(0, dx);
+  const x1 = Math.min(w, w + dx);
+  for (let y = Math.max(0, dy); y < Math.min(h, h + dy); y++) {
+    const sy = y - dy;
+    out.set(src.subarray((sy * w + (x0 - dx)) * c, (sy * w + (x1 - dx)) * c), (y * w + x0) * c);
+  }
+}
+
+interface Shift {
+  px: number;
+  rand: () => number;
+  scratch: Float32Array;
+}
+
+function batchTensor(data: LabelledData, indices: ArrayLike<number>, from: number, size: number, perSample: number, shape: number[], buffer: Float32Array, shift?: Shift): tf.Tensor {
+  for (let k = 0; k < size; k++) {
+    const out = buffer.subarray(k * perSample, (k + 1) * perSample);
+    if (!shift) {
+      data.sample(indices[from + k], out);
+      continue;
+    }
+    data.sample(indices[from + k], shift.scratch);
+    const span = 2 * shift.px + 1;
+    const dx = Math.floor(shift.rand() * span) - shift.px;
+    const dy = Math.floor(shift.rand() * span) - shift.px;
+    shiftInto(shift.scratch, out, shape[0], shape[1], shape[2], dx, dy);
+  }
   return tf.tensor(buffer.subarray(0, size * perSample), [size, ...shape]);
 }
 
@@ -194,12 +238,19 @@ export async function trainNetwork(
   val: LabelledData,
   options: TrainOptions,
   progress?: (p: QatProgress) => void | Promise<void>,
+  teacher?: QatNetwork,
 ): Promise<TrainResult> {
   const t0 = performance.now();
   const trainLabels = checkLabels(train, net.classes, 'training');
   checkLabels(val, net.classes, 'validation');
   if (!(options.epochs >= 1) || !Number.isInteger(options.epochs)) throw new UserError('bad-input', `The epoch count ${options.epochs} is not a positive whole number.`);
   if (!(options.batchSize >= 1) || !Number.isInteger(options.batchSize)) throw new UserError('bad-input', `The batch size ${options.batchSize} is not a positive whole number.`);
+  if (!(options.distill >= 0 && options.distill <= 1)) throw new UserError('bad-input', `The distillation weight ${options.distill} is not between 0 and 1.`);
+  if (options.distill > 0 && !teacher) throw new Error('internal: distillation needs the float teacher network');
+  if (!(options.shiftPx >= 0) || !Number.isInteger(options.shiftPx)) throw new UserError('bad-input', `The shift ${options.shiftPx} is not a whole number of pixels ≥ 0.`);
+  if (options.shiftPx > 0 && net.inputShape.length !== 3) {
+    throw new UserError('bad-input', `Shift augmentation needs image inputs [H, W, C]; this model takes [${net.inputShape.join(', ')}] per sample.`);
+  }
   const perSample = net.inputShape.reduce((a, b) => a * b, 1);
   const steps = Math.ceil(train.count / options.batchSize);
   const totalSteps = steps * options.epochs;
@@ -231,6 +282,7 @@ export async function trainNetwork(
     for (let epoch = 1; epoch <= options.epochs && stopReason === 'completed'; epoch++) {
       const e0 = performance.now();
       const order = shuffled(train.count, options.seed * 7919 + epoch);
+      const shift = options.shiftPx > 0 ? { px: options.shiftPx, rand: mulberry32(options.seed * 104729 + epoch), scratch: new Float32Array(perSample) } : undefined;
       let lossSum = 0;
       let correct = 0;
       let seen = 0;
@@ -241,8 +293,9 @@ export async function trainNetwork(
         const from = step * options.batchSize;
         const size = Math.min(options.batchSize, train.count - from);
         for (let k = 0; k < size; k++) labels[k] = trainLabels[order[from + k]];
-        const x = batchTensor(train, order, from, size, perSample, net.inputShape, buffer);
+        const x = batchTensor(train, order, from, size, perSample, net.inputShape, buffer, shift);
         const y = tf.tidy(() => tf.oneHot(tf.tensor1d(labels.subarray(0, size), 'int32'), net.classes));
+        const soft = teacher && options.distill > 0 ? tf.tidy(() => tf.softmax(tf.reshape(teacher.forward(x, false).logits, [size, -1]))) : null;
         let ranges: tf.Tensor | null = null;
         let hits: tf.Tensor | null = null;
         const { value, grads } = tf.variableGrads(() => {
@@ -250,10 +303,14 @@ export async function trainNetwork(
           const logits = tf.reshape(r.logits, [size, -1]);
           if (r.ranges) ranges = tf.keep(r.ranges);
           hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(y, 1)), 'int32')));
-          return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+          const hard = tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+          if (!soft) return hard;
+          const d = options.distill;
+          return tf.add(tf.mul(hard, 1 - d), tf.mul(tf.losses.softmaxCrossEntropy(soft, logits), d)) as tf.Scalar;
         }, variables);
         x.dispose();
         y.dispose();
+        soft?.dispose();
         const loss = value.dataSync()[0];
         value.dispose();
         const batchRanges = ranges ? (ranges as tf.Tensor).dataSync() as Float32Array : null;

