@@ -28,6 +28,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { openDataset, type Dataset } from '../../src/core/data/dataset';
+import { seededUniform } from '../../src/core/random';
 import { floatParameterCount, runtimeAccuracy, saveTfjsArtifacts, toIr, toTflite } from './export';
 import { cosineRates, RECIPES, type Recipe } from './recipes';
 import { registerWasmTraining } from '../../src/core/qat/wasm-gradients';
@@ -37,17 +38,6 @@ export const CHECK_SUBSET = 500;
 
 type Backend = 'wasm' | 'cpu';
 
-/** mulberry32: a small seeded generator, the same sequence on every machine. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Copies a [H, W, C] image into `out` translated by (dx, dy) pixels, zeros where nothing is
@@ -64,7 +54,7 @@ function shiftInto(src: Float32Array, out: Float32Array, h: number, w: number, c
 }
 
 function shuffled(count: number, seed: number): Int32Array {
-  const rand = mulberry32(seed);
+  const rand = seededUniform(seed);
   const order = new Int32Array(count);
   for (let i = 0; i < count; i++) order[i] = i;
   for (let i = count - 1; i > 0; i--) {
@@ -151,7 +141,7 @@ async function trainOne(recipe: Recipe, backend: Backend, outDir: string): Promi
     // Adam reads its learning rate at every step; the field is public in the JS but typed protected.
     (optimizer as unknown as { learningRate: number }).learningRate = recipe.learningRates[epoch];
     const order = shuffled(n, recipe.seed * 7919 + epoch);
-    const shiftRand = mulberry32(recipe.seed * 104729 + epoch);
+    const shiftRand = seededUniform(recipe.seed * 104729 + epoch);
     const span = 2 * recipe.maxShiftPx + 1;
     const e0 = performance.now();
     let lossSum = 0;
@@ -233,10 +223,10 @@ async function trainOne(recipe: Recipe, backend: Backend, outDir: string): Promi
       loss: 'softmax cross-entropy on logits',
       seed: recipe.seed,
       initializers: 'Glorot uniform, seeded per layer (seed·1000 + layer number); biases 0; BatchNorm γ 1, β 0',
-      shuffle: 'mulberry32(seed·7919 + epoch) Fisher–Yates permutation per epoch',
+      shuffle: 'seededUniform(seed·7919 + epoch) Fisher–Yates permutation per epoch',
       augmentation:
         recipe.maxShiftPx > 0
-          ? `random translation of every training image by dx, dy uniform in [-${recipe.maxShiftPx}, ${recipe.maxShiftPx}] pixels (zero fill), drawn from mulberry32(seed·104729 + epoch) in batch order`
+          ? `random translation of every training image by dx, dy uniform in [-${recipe.maxShiftPx}, ${recipe.maxShiftPx}] pixels (zero fill), drawn from seededUniform(seed·104729 + epoch) in batch order`
           : 'none',
       backend: tf.getBackend(),
       tfjsVersion: tf.version.tfjs,

@@ -20,6 +20,7 @@
  *   fixed model, on seeded uniform inputs in [−1, 1).
  */
 import { UserError } from '../errors';
+import { seededUniform } from '../random';
 import { float16ArrayToFloat32 } from '../ir/float16';
 import { describeOp, formatShape, isStaticShape } from '../ir/graph';
 import { inferShapesWithCustomOps, tfliteTransposeConvGeometry } from '../ir/legalize';
@@ -214,24 +215,13 @@ export function fixTransposeConv(graph: Graph, options: { seed?: number; samples
 
 // ---- error ------------------------------------------------------------------------------------
 
-/** mulberry32: a small seeded generator of uniform numbers in [0, 1). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Max |Δ| and relative L2 between two float graphs with the same inputs and outputs. */
 export function measureError(original: Graph, fixed: Graph, seed: number, samples: number): FixError {
   const inputShapes = original.inputs.map((t) => original.tensors[t].shape.map((d) => (d < 0 ? 1 : d)));
   const a = Interpreter.prepare(original, { inputShapes });
   const b = Interpreter.prepare(fixed, { inputShapes });
-  const next = seeded(seed);
+  const next = seededUniform(seed);
   let maxAbs = 0;
   let diff2 = 0;
   let ref2 = 0;

@@ -29,6 +29,7 @@ import { FASHION_MNIST_CLASSES, loadFashionMnist } from './fashion-mnist';
 import { readIdxImages, readIdxLabels } from './idx';
 import { loadMnistSplit, MNIST_HEIGHT, MNIST_WIDTH, type MnistSplit } from './mnist';
 import { isNpyBytes, readNpy, readNpz, type NpyArray } from './npy';
+import { seededUniform } from '../random';
 
 export interface Preprocess {
   scale?: number;
@@ -327,18 +328,6 @@ function npySource(parsed: ParsedSpec, cwd: string | undefined): RawSource {
     classes: labels ? classNamesFor(labels) : null,
     description: `${fmt(count)} samples of shape [${shape.join(', ')}] from ${path.basename(file)}${labels ? ' (labelled)' : ''}`,
     files: [file],
-  };
-}
-
-/** A small seeded generator (mulberry32): the same seed gives the same values on every machine. */
-export function seededUniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

@@ -5,7 +5,7 @@
  * (neighbouring pixels correlate, channels correlate), so activations take realistic ranges.
  * Deterministic: sample i of a seed is the same on every machine.
  */
-import { seededUniform } from './dataset';
+import { seededUniform } from '../random';
 
 export interface SyntheticImageOptions {
   /** [H, W, C] of one sample. */

@@ -16,6 +16,7 @@
  * Ops: CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED with int8/uint8 (or int16x8) data.
  */
 import { UserError } from '../errors';
+import { seededUniform } from '../random';
 import type { DType, FusedActivation, Graph, Op, TensorData } from '../ir/types';
 import {
   multiplyByQuantizedMultiplierSingle,
@@ -174,17 +175,8 @@ export function resolveElement(shape: readonly number[], index: number | readonl
 
 // ---- inputs -----------------------------------------------------------------------------------
 
-/** A small seeded generator (mulberry32), so a trace without --input can be repeated. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded generator, so a trace without --input can be repeated. */
+export const seededRandom = seededUniform;
 
 /**
  * Seeded inputs for every graph input: integers over the type's range, floats over the range the

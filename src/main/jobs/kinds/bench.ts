@@ -26,7 +26,7 @@ import { NO_PREDICTION, predictionFromPreflight, predictionRecord, type Delegati
 import type { AdbServerAddress } from '../../devices/servers';
 import { DeviceRunWriter, type NewDeviceRun } from '../../store/device-runs';
 import type { JobContext, JobResult } from '../types';
-import { seededUniform } from './eval';
+import { seededUniform } from '../../../core/random';
 
 export interface BenchParams {
   modelPath: string;

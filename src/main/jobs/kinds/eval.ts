@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { FidelityAccumulator, type Fidelity } from '../../../core/analysis/fidelity';
-import { checkFitsInput, DatasetHasher, openDataset, seededUniform, type Dataset, type Preprocess } from '../../../core/data/dataset';
+import { checkFitsInput, DatasetHasher, openDataset, type Dataset, type Preprocess } from '../../../core/data/dataset';
 import { UserError } from '../../../core/errors';
 import { readTflite } from '../../../core/formats/tflite/reader';
 import type { DType, Graph, Tensor, TensorData } from '../../../core/ir/types';
@@ -21,7 +21,6 @@ import { evaluateInParallel, PARALLEL_MIN_SAMPLES } from '../parallel-eval';
 import type { JobContext, JobResult } from '../types';
 
 // bench.ts imports it from here.
-export { seededUniform };
 
 export interface EvalParams {
   modelPath: string;
