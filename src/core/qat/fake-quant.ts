@@ -100,15 +100,16 @@ export function fakeQuantLearned(x: tf.Tensor, range: LearnedRange, grid: Intege
       value,
       gradFunc: (dy, saved) => {
         const [vs, ss, lq, hq, rs] = saved;
-        const below = tf.less(vs, lq);
-        const above = tf.greater(vs, hq);
-        const outside = tf.logicalOr(below, above);
-        const inside = tf.cast(tf.logicalNot(outside), 'float32');
+        // Float masks and broadcasting scalars (no broadcastTo: Tile runs in JavaScript on wasm).
+        const below = tf.cast(tf.less(vs, lq), 'float32');
+        const above = tf.cast(tf.greater(vs, hq), 'float32');
+        const outside = tf.add(below, above);
+        const inside = tf.sub(1, outside);
         const dx = tf.mul(dy, inside);
         // ∂y/∂S: round(v) − v inside, qmin − Z below, qmax − Z above; ∂S/∂logS = S.
-        const dS = tf.where(below, tf.broadcastTo(lq, vs.shape), tf.where(above, tf.broadcastTo(hq, vs.shape), tf.sub(rs, vs)));
+        const dS = tf.add(tf.mul(inside, tf.sub(rs, vs)), tf.add(tf.mul(below, lq), tf.mul(above, hq)));
         const dLogScale = tf.mul(tf.sum(tf.mul(dy, dS)), tf.mul(ss, g));
-        const dZero = tf.mul(tf.sum(tf.mul(dy, tf.cast(outside, 'float32'))), tf.mul(ss, -g));
+        const dZero = tf.mul(tf.sum(tf.mul(dy, outside)), tf.mul(ss, -g));
         return [dx, dLogScale, dZero];
       },
     };
