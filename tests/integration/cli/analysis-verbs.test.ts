@@ -3,33 +3,17 @@
  * The numbers themselves are checked in tests/unit/core/analysis and tests/integration/analysis;
  * here the verbs' contract: JSON fields, the experiment and its layer-metrics rows, the artifact.
  */
-import Database from 'better-sqlite3';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { KERAS_CNN, quantlab, workspaceRows } from '../../helpers/cli';
 import { openDataset } from '../../../src/core/data/dataset';
 import { openModelFile } from '../../../src/core/formats';
 import { writeTflite } from '../../../src/core/formats/tflite/writer';
 import { defaultPtqOptions, quantizeModel } from '../../../src/core/quant/ptq';
 
-const BIN = path.resolve(__dirname, '../../../bin/quantlab.mjs');
-const KERAS_CNN = path.resolve(__dirname, '../../../../shared/keras-mnist/k2_seq_cnn.h5');
-
-function quantlab(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function rows(ws: string, sql: string): Record<string, unknown>[] {
-  const db = new Database(path.join(ws, 'quantlab.db'), { readonly: true });
-  try {
-    return db.prepare(sql).all() as Record<string, unknown>[];
-  } finally {
-    db.close();
-  }
-}
+const rows = workspaceRows;
 
 describe('analysis verbs', () => {
   it('analyze: both modes per layer in --json, and the rows in the layer-metrics table', async () => {

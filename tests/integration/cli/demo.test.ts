@@ -9,19 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadMnistSplit } from '../../../src/core/data/mnist';
+import type { DemoRow } from '../../../src/cli/commands/demo';
 import { loadOracle } from '../../helpers/tflite-oracle';
 
 const BIN = path.resolve(__dirname, '../../../bin/quantlab.mjs');
 
-interface Row {
-  method: string;
-  precision: string;
-  accuracy: number | null;
-  sizeBytes: number;
-  msPerSample: number;
-  experimentId: string;
-  output: string | null;
-}
 
 describe('quantlab demo', () => {
   it('evaluates float and two int8 PTQ models, exports them, and records each as an experiment', async () => {
@@ -31,7 +23,7 @@ describe('quantlab demo', () => {
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout) as {
       workspace: string;
-      rows: Row[];
+      rows: DemoRow[];
       seconds: number;
       best: { experimentId: string; worst: { layer: string; sqnrDb: number } | null; preflight: { delegate: string; summary: string }[] } | null;
     };

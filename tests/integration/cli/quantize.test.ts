@@ -3,33 +3,18 @@
  * model file written next to nothing half-done. The arithmetic itself is checked against the
  * TFLite interpreter in tests/integration/quant/ptq.test.ts; here the verb's contract.
  */
-import Database from 'better-sqlite3';
-import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readTflite } from '../../../src/core/formats/tflite/reader';
+import { KERAS_CNN, quantlab, workspaceRows } from '../../helpers/cli';
 import { loadOracle } from '../../helpers/tflite-oracle';
 
-const BIN = path.resolve(__dirname, '../../../bin/quantlab.mjs');
-const KERAS_CNN = path.resolve(__dirname, '../../../../shared/keras-mnist/k2_seq_cnn.h5');
-
-function quantlab(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
 function experimentsIn(ws: string): { name: string; status: string }[] {
-  const file = path.join(ws, 'quantlab.db');
-  if (!fs.existsSync(file)) return [];
-  const db = new Database(file, { readonly: true });
-  try {
-    return db.prepare('SELECT e.name AS name, j.status AS status FROM experiments e LEFT JOIN jobs j ON j.experiment_id = e.id').all() as { name: string; status: string }[];
-  } finally {
-    db.close();
-  }
+  if (!fs.existsSync(path.join(ws, 'quantlab.db'))) return [];
+  return workspaceRows(ws, 'SELECT e.name AS name, j.status AS status FROM experiments e LEFT JOIN jobs j ON j.experiment_id = e.id') as { name: string; status: string }[];
 }
 
 describe('quantlab quantize', () => {
@@ -63,9 +48,7 @@ describe('quantlab quantize', () => {
     expect(runs).toHaveLength(1);
     expect(runs[0].status).toBe('completed');
     // The recorded calibration dataset is exactly the 64 samples used.
-    const db = new Database(path.join(ws, 'quantlab.db'), { readonly: true });
-    const specs = db.prepare('SELECT spec, sample_count AS n FROM datasets').all() as { spec: string; n: number }[];
-    db.close();
+    const specs = workspaceRows(ws, 'SELECT spec, sample_count AS n FROM datasets');
     expect(specs).toEqual([{ spec: 'mnist:train@64', n: 64 }]);
   }, 300_000);
 
