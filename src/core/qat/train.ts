@@ -278,6 +278,7 @@ export async function trainNetwork(
   let lastGood: KeptState | null = null;
   let globalStep = 0;
   let trainSeconds = 0;
+  let lastProgressMs = performance.now();
   try {
     for (let epoch = 1; epoch <= options.epochs && stopReason === 'completed'; epoch++) {
       const e0 = performance.now();
@@ -343,8 +344,12 @@ export async function trainNetwork(
         correct += batchHits;
         seen += size;
         globalStep++;
-        if (progress && (step % 10 === 9 || step === steps - 1)) {
-          const elapsed = trainSeconds + (performance.now() - e0) / 1000;
+        // Every 10 steps, and at least every 200 ms: the callback is where a cancel arrives (a job
+        // runner terminates a worker that has not stopped 5 s after a cancel; a 'cpu' step can take 1 s).
+        const now = performance.now();
+        if (progress && (step % 10 === 9 || step === steps - 1 || now - lastProgressMs > 200)) {
+          lastProgressMs = now;
+          const elapsed = trainSeconds + (now - e0) / 1000;
           await progress({
             phase: 'train',
             epoch,
