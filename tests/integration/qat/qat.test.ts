@@ -203,3 +203,67 @@ describe('QAT bad input', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe('the TF.js network', () => {
+  it('without fake quantization computes what the float model computes (both demo models; the Fashion one with its BatchNorm folded)', async () => {
+    const fashionPath = new URL('../../../resources/models/fashion-demo.tflite', import.meta.url).pathname;
+    for (const [file, expectFolded] of [
+      [MNIST_DEMO, 0],
+      [fashionPath, 1],
+    ] as const) {
+      const m = await openModelFile(file);
+      const net = new QatNetwork(m.subgraphs[0], { perChannel: true, ranges: 'ema', emaDecay: 0.999 });
+      try {
+        expect(net.foldedBatchNorms).toBe(expectFolded);
+        const interp = Interpreter.prepare(m.subgraphs[0]);
+        const n = 8;
+        const x = new Float32Array(n * 784);
+        for (let i = 0; i < n; i++) test.sample(i, x.subarray(i * 784, (i + 1) * 784));
+        const ours = tf.tidy(() => net.forward(tf.tensor4d(x, [n, 28, 28, 1]), false).output.dataSync());
+        for (let i = 0; i < n; i++) {
+          const want = interp.run([x.subarray(i * 784, (i + 1) * 784)]).outputs[0] as Float32Array;
+          for (let k = 0; k < 10; k++) expect(Math.abs(ours[i * 10 + k] - want[k])).toBeLessThan(1e-4 * Math.max(1, Math.abs(want[k])));
+        }
+      } finally {
+        net.dispose();
+      }
+    }
+  });
+
+  it('a model ending in SOFTMAX trains on the logits and exports the fixed 1/256 output parameters', async () => {
+    // x (4 values) → FULLY_CONNECTED(3) → SOFTMAX, on three separable classes.
+    const w = new Float32Array(12).map((_, i) => ((i * 7) % 5) / 10 - 0.2);
+    const g: Graph = {
+      name: 'softmax-net',
+      tensors: [
+        { name: 'x', dtype: 'float32', shape: [1, 4] },
+        { name: 'w', dtype: 'float32', shape: [3, 4], data: w },
+        { name: 'b', dtype: 'float32', shape: [3], data: new Float32Array(3) },
+        { name: 'logits', dtype: 'float32', shape: [1, 3] },
+        { name: 'probs', dtype: 'float32', shape: [1, 3] },
+      ],
+      ops: [
+        { type: 'FULLY_CONNECTED', inputs: [0, 1, 2], outputs: [3], options: { fusedActivationFunction: 'NONE', keepNumDims: false, weightsFormat: 'DEFAULT', asymmetricQuantizeInputs: false } },
+        { type: 'SOFTMAX', inputs: [3], outputs: [4], options: { beta: 1 } },
+      ],
+      inputs: [0],
+      outputs: [4],
+    };
+    const count = 300;
+    const xs = new Float32Array(count * 4);
+    const labels = new Int32Array(count);
+    for (let i = 0; i < count; i++) {
+      labels[i] = i % 3;
+      for (let k = 0; k < 4; k++) xs[i * 4 + k] = (k === labels[i] ? 1 : 0) + 0.3 * Math.sin(i * 12.9898 + k * 78.233);
+    }
+    const synth: LabelledData = { name: 'synthetic', count, labels, classes: ['a', 'b', 'c'], sample: (i, out) => out.set(xs.subarray(i * 4, i * 4 + 4)) };
+    const r = await runQat({ format: 'tflite', subgraphs: [g] }, synth, synth, defaultQatOptions({ epochs: 3, batchSize: 16, learningRate: 3e-2, distill: 0, calibrationSamples: 100 }));
+    const out = r.model.subgraphs[0].tensors.find((t) => t.name === 'probs_int8' || (t.dtype === 'int8' && t.name.startsWith('probs')));
+    expect(out?.quant).toMatchObject({ scale: [1 / 256], zeroPoint: [-128] });
+    expect(r.train.history.at(-1)?.valAccuracy).toBeGreaterThan(0.95);
+    const interp = Interpreter.prepare(r.model.subgraphs[0], { rounding: 'xnnpack' });
+    let correct = 0;
+    for (let i = 0; i < count; i++) if (argmax(interp.run([xs.subarray(i * 4, i * 4 + 4)]).outputs[0] as Float32Array) === labels[i]) correct++;
+    expect(correct / count).toBeGreaterThan(0.95);
+  });
+});
