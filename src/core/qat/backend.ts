@@ -52,18 +52,14 @@ async function choose(prefer?: TfjsBackendName): Promise<TfjsBackendChoice> {
 }
 
 /**
- * What the WebAssembly backend cannot differentiate in `graph` (one sentence per op kind), with
- * the gradients of wasm-gradients.ts registered: strided or dilated convolutions (no filter
- * gradient) and depthwise convolutions (no gradient kernels at all). Empty when wasm can train it.
+ * What the WebAssembly backend cannot differentiate in `graph` (one phrase per op kind), with
+ * the gradients of wasm-gradients.ts registered: depthwise convolutions (no gradient kernels on
+ * wasm at all). Empty when wasm can train it. (Dilated convolutions have no gradient in TF.js on
+ * any backend.)
  */
 export function wasmTrainingGaps(graph: Graph): string[] {
   const gaps = new Set<string>();
-  for (const op of graph.ops) {
-    if (op.type === 'CONV_2D') {
-      const o = op.options;
-      if (o.strideH !== 1 || o.strideW !== 1 || o.dilationHFactor !== 1 || o.dilationWFactor !== 1) gaps.add('strided or dilated CONV_2D (no weight gradient on wasm)');
-    } else if (op.type === 'DEPTHWISE_CONV_2D') gaps.add('DEPTHWISE_CONV_2D (no gradient kernels on wasm)');
-  }
+  for (const op of graph.ops) if (op.type === 'DEPTHWISE_CONV_2D') gaps.add('DEPTHWISE_CONV_2D (no gradient kernels on wasm)');
   return [...gaps];
 }
 

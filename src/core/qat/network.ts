@@ -195,6 +195,14 @@ export class QatNetwork {
         );
       }
     });
+    graph.ops.forEach((op, i) => {
+      if ((op.type === 'CONV_2D' || op.type === 'DEPTHWISE_CONV_2D') && (op.options.dilationHFactor !== 1 || op.options.dilationWFactor !== 1)) {
+        throw new UserError(
+          'unsupported',
+          `Op ${i} '${opName(graph, op, i)}' is a ${op.type} with dilation ${op.options.dilationHFactor}×${op.options.dilationWFactor}; TensorFlow.js has no gradient for dilated convolutions, so quantization-aware training cannot train this model (quantize it with post-training quantization instead).`,
+        );
+      }
+    });
     this.decisions = planOps(graph, 'int8', [], false);
     const input = graph.tensors[graph.inputs[0]];
     this.inputShape = input.shape.slice(1);

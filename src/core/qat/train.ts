@@ -137,13 +137,11 @@ export function checkLabels(data: LabelledData, classes: number, role: string): 
   if (data.classes && data.classes.length !== classes) {
     throw new UserError('bad-input', `The ${role} set '${data.name}' has ${data.classes.length} classes but the model outputs ${classes} scores; they must match.`);
   }
-  let max = -1;
   for (let i = 0; i < data.labels.length; i++) {
     const l = data.labels[i];
     if (l < 0 || l >= classes) {
       throw new UserError('bad-input', `Sample ${i} of the ${role} set '${data.name}' has label ${l}, outside the model's ${classes} classes (0…${classes - 1}).`);
     }
-    if (l > max) max = l;
   }
   return data.labels;
 }

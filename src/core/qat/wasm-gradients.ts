@@ -4,9 +4,11 @@
  *
  * - Conv2DBackpropFilter (the weight gradient) does not exist on 'wasm' at all, and its
  *   Conv2DBackpropInput is a naive loop (10× slower than the equivalent forward convolution):
- *   both are built here from fast ops the backend has. Stride 1, dilation 1, NHWC, 'same' or
- *   'valid' padding (all the demo models use); other cases throw (filter) or fall back to the
- *   stock kernel (input). Checked against the 'cpu' kernels to float precision.
+ *   both are built here from fast ops the backend has. The weight gradient takes any stride
+ *   (strided window slices), dilation 1 (TF.js has no gradient for dilated convolutions), NHWC,
+ *   'same' or 'valid' padding; the input gradient is rebuilt at stride 1 and falls back to the
+ *   stock kernel otherwise. Checked against the 'cpu' kernels to float precision
+ *   (tests/unit/core/qat/wasm-gradients.test.ts).
  * - The stock BatchNorm gradient tiles 1/σ to the full activation shape for dx, and Tile on
  *   'wasm' runs in JavaScript (≈0.4 s per batch of 128 at 28×28×16); a broadcasting multiply
  *   gives the same numbers.
@@ -34,6 +36,20 @@ interface ConvGradAttrs {
 function pair(v: number | [number, number] | undefined): [number, number] {
   if (v === undefined) return [1, 1];
   return typeof v === 'number' ? [v, v] : v;
+}
+
+/** What the weight gradient handles: any stride, dilation 1 (TF.js has no gradient for dilated convolutions), NHWC, 'same'/'valid'. */
+function filterSupported(a: ConvGradAttrs): a is ConvGradAttrs & { pad: 'same' | 'valid' } {
+  const [dh, dw] = pair(a.dilations);
+  return dh === 1 && dw === 1 && a.dataFormat === 'NHWC' && (a.pad === 'same' || a.pad === 'valid');
+}
+
+/** TensorFlow's 'same' padding at any stride: total = max((out − 1)·s + k − in, 0), ⌊total/2⌋ before. */
+function stridedPads(pad: 'same' | 'valid', k: number, stride: number, inSize: number, outSize: number): [number, number] {
+  if (pad === 'valid') return [0, 0];
+  const total = Math.max((outSize - 1) * stride + k - inSize, 0);
+  const before = Math.floor(total / 2);
+  return [before, total - before];
 }
 
 function supported(a: ConvGradAttrs): a is ConvGradAttrs & { pad: 'same' | 'valid' } {
@@ -71,12 +87,18 @@ function backpropFilter(backend: tf.KernelBackend, xInfo: tf.TensorInfo, dyInfo:
   return tf.tidy(() => {
     const x = asTensor<tf.Rank.R4>(xInfo, backend);
     const dy = asTensor<tf.Rank.R4>(dyInfo, backend);
-    const [n, , , ] = x.shape;
+    const [n, h, w] = x.shape;
     const [, ho, wo] = dy.shape;
+    const [sh, sw] = pair(a.strides);
     // [Cin, N, H + pads, W + pads]: channel-major, so each window slice is already a block of rows.
-    const xc = tf.transpose(tf.pad(x, [[0, 0], padsOf(a.pad, kh), padsOf(a.pad, kw), [0, 0]]), [3, 0, 1, 2]);
+    const xc = tf.transpose(tf.pad(x, [[0, 0], stridedPads(a.pad, kh, sh, h, ho), stridedPads(a.pad, kw, sw, w, wo), [0, 0]]), [3, 0, 1, 2]);
     const windows: tf.Tensor4D[] = [];
-    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) windows.push(tf.slice(xc, [0, 0, i, j], [cin, n, ho, wo]));
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        // Window (i, j) of every output position: rows i, i + sh, …; columns j, j + sw, ….
+        windows.push(sh === 1 && sw === 1 ? tf.slice(xc, [0, 0, i, j], [cin, n, ho, wo]) : (tf.stridedSlice(xc, [0, 0, i, j], [cin, n, i + (ho - 1) * sh + 1, j + (wo - 1) * sw + 1], [1, 1, sh, sw]) as tf.Tensor4D));
+      }
+    }
     const colsT = (windows.length === 1 ? windows[0] : tf.concat(windows, 0)).reshape([kh * kw * cin, n * ho * wo]);
     return tf.matMul(colsT, dy.reshape([n * ho * wo, cout])).reshape([kh, kw, cin, cout]);
   });
@@ -140,8 +162,8 @@ export function registerWasmTraining(): void {
       backendName: 'wasm',
       kernelFunc: ({ inputs, attrs, backend }) => {
         const a = attrs as unknown as ConvGradAttrs;
-        if (!supported(a) || !a.filterShape) {
-          throw new Error(`Conv2DBackpropFilter on 'wasm' is implemented for stride 1, dilation 1, NHWC and 'same'/'valid' padding only (got strides ${JSON.stringify(a.strides)}, dilations ${JSON.stringify(a.dilations)}, pad ${JSON.stringify(a.pad)}).`);
+        if (!filterSupported(a) || !a.filterShape) {
+          throw new Error(`Conv2DBackpropFilter on 'wasm' is implemented for dilation 1, NHWC and 'same'/'valid' padding only (got strides ${JSON.stringify(a.strides)}, dilations ${JSON.stringify(a.dilations)}, pad ${JSON.stringify(a.pad)}).`);
         }
         return backpropFilter(backend as tf.KernelBackend, input(inputs, 'x'), input(inputs, 'dy'), a, a.filterShape);
       },

@@ -187,6 +187,18 @@ describe('QAT bad input', () => {
       outputs: [1],
     };
     expect(() => new QatNetwork(g, { perChannel: true, ranges: 'ema', emaDecay: 0.999 })).toThrow(/^Op 0 'y' is a TANH, which quantization-aware training does not support \(it trains CONV_2D, /);
+    const dilated: Graph = {
+      name: 'dilated',
+      tensors: [
+        { name: 'x', dtype: 'float32', shape: [1, 8, 8, 1] },
+        { name: 'w', dtype: 'float32', shape: [2, 3, 3, 1], data: new Float32Array(18).fill(0.1) },
+        { name: 'y', dtype: 'float32', shape: [1, 4, 4, 2] },
+      ],
+      ops: [{ type: 'CONV_2D', inputs: [0, 1, -1], outputs: [2], options: { padding: 'VALID', strideW: 1, strideH: 1, dilationWFactor: 2, dilationHFactor: 2, fusedActivationFunction: 'NONE' } }],
+      inputs: [0],
+      outputs: [2],
+    };
+    expect(() => new QatNetwork(dilated, { perChannel: true, ranges: 'ema', emaDecay: 0.999 })).toThrow("Op 0 'y' is a CONV_2D with dilation 2×2; TensorFlow.js has no gradient for dilated convolutions");
   });
 
   it('a cancel mid-epoch ends runQat with the cancel error and leaves no tensor allocated', async () => {

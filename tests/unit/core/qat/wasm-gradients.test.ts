@@ -34,19 +34,26 @@ function maxRelError(a: Float32Array, b: Float32Array): number {
 }
 
 describe('wasm training gradients', () => {
-  const cases: [string, number, number, 'same' | 'valid'][] = [
-    ['3×3 same', 3, 3, 'same'],
-    ['3×3 valid', 3, 3, 'valid'],
-    ['2×4 same (even, asymmetric padding)', 2, 4, 'same'],
+  const cases: [string, number, number, 'same' | 'valid', number][] = [
+    ['3×3 same', 3, 3, 'same', 1],
+    ['3×3 valid', 3, 3, 'valid', 1],
+    ['2×4 same (even, asymmetric padding)', 2, 4, 'same', 1],
+    ['3×3 same, stride 2', 3, 3, 'same', 2],
+    ['3×3 valid, stride 2', 3, 3, 'valid', 2],
+    ['2×2 same, stride 3', 2, 2, 'same', 3],
   ];
-  for (const [what, kh, kw, pad] of cases) {
+  for (const [what, kh, kw, pad, stride] of cases) {
     it(`conv2d ${what}: input and weight gradients equal the cpu kernels`, async () => {
       const [n, h, w, cin, cout] = [2, 9, 8, 3, 5];
       const x = seeded(n * h * w * cin, 1);
       const f = seeded(kh * kw * cin * cout, 2);
       const grads = () =>
         tf.tidy(() => {
-          const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, pad), tf.range(1, 1 + n * (pad === 'same' ? h * w : (h - kh + 1) * (w - kw + 1)) * cout).reshape([n, pad === 'same' ? h : h - kh + 1, pad === 'same' ? w : w - kw + 1, cout]))));
+          const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => {
+            const y = tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad);
+            // A non-uniform upstream gradient, so every position counts differently.
+            return tf.sum(tf.mul(y, tf.range(1, 1 + y.size).reshape(y.shape)));
+          });
           const [dx, dw] = g([tf.tensor4d(x, [n, h, w, cin]), tf.tensor4d(f, [kh, kw, cin, cout])]);
           return [dx.dataSync() as Float32Array, dw.dataSync() as Float32Array];
         });
