@@ -16,7 +16,7 @@ const BIN = path.resolve(__dirname, '../../../bin/quantlab.mjs');
 
 
 describe('quantlab demo', () => {
-  it('evaluates float and two int8 PTQ models, exports them, and records each as an experiment', async () => {
+  it('evaluates float, two int8 PTQ models and a QAT model, exports them, and records each as an experiment', async () => {
     const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-demo-'));
     const r = spawnSync(process.execPath, [BIN, '--workspace', ws, 'demo', '--json'], { encoding: 'utf8', timeout: 300_000 });
     expect(r.stderr).toBe('');
@@ -28,7 +28,8 @@ describe('quantlab demo', () => {
       best: { experimentId: string; worst: { layer: string; sqnrDb: number } | null; preflight: { delegate: string; summary: string }[] } | null;
     };
     expect(out.workspace).toBe(ws);
-    expect(out.rows.map((x) => x.precision)).toEqual(['float32', 'int8', 'int8']);
+    expect(out.rows.map((x) => x.precision)).toEqual(['float32', 'int8', 'int8', 'int8']);
+    expect(out.rows[3].method).toMatch(/^QAT int8/);
     const [float, ...int8] = out.rows;
     expect(float.accuracy).toBeGreaterThan(0.9);
     for (const row of int8) {

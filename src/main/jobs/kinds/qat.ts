@@ -204,6 +204,7 @@ export async function qatJob(ctx: JobContext<QatParams>): Promise<JobResult> {
       floatAccuracy: floatEval.accuracy,
       ptqAccuracy: ptqEval.accuracy,
       qatAccuracy: qatEval.accuracy,
+      msPerSample: qatEval.msPerSample,
       epochs: qat.train.history.length,
       epochsRequested: p.epochs,
       keptEpoch: qat.train.keptEpoch,
