@@ -5,15 +5,13 @@
  * the float model's quantized inputs), with per-layer cost; a job recorded as an experiment.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import fs from 'node:fs';
 import path from 'node:path';
 import { parseDatasetSpec } from '../../core/data/dataset';
-import { UserError } from '../../core/errors';
 import type { RoundingMode } from '../../core/runtime/kernel';
 import type { AnalyzeParams, summarizeLayers } from '../../main/jobs/kinds/analyze';
 import type { CliContext } from '../context';
-import { addDatasetOptions, preprocessFrom } from '../dataset-options';
-import type { DatasetFlags } from '../dataset-options';
+import { addDatasetOptions, existingFile, positiveInt, preprocessFrom } from '../options';
+import type { DatasetFlags } from '../options';
 import { runJobFromCli } from '../jobs';
 import { parseRounding, ROUNDING_HELP } from '../rounding';
 
@@ -23,17 +21,6 @@ interface AnalyzeOptions extends DatasetFlags {
   rounding: RoundingMode;
   reference: 'auto' | 'as-given' | 'equalized';
   name?: string;
-}
-
-export function positiveInt(v: string): number {
-  if (!/^\d+$/.test(v) || Number(v) === 0) throw new InvalidArgumentError(`'${v}' is not a positive integer.`);
-  return Number(v);
-}
-
-export function existingFile(file: string, role: string): string {
-  const abs = path.resolve(file);
-  if (!fs.existsSync(abs) || fs.statSync(abs).isDirectory()) throw new UserError('bad-input', `${role} file '${abs}' does not exist.`);
-  return abs;
 }
 
 /** '41.3', 'exact' for +Infinity (no error), '—' when not measured. */

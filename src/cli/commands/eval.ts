@@ -13,8 +13,8 @@ import { readTflite } from '../../core/formats/tflite/reader';
 import type { RoundingMode } from '../../core/runtime/kernel';
 import type { EvalParams } from '../../main/jobs/kinds/eval';
 import type { CliContext } from '../context';
-import { addDatasetOptions, finiteNumber, preprocessFrom } from '../dataset-options';
-import type { DatasetFlags } from '../dataset-options';
+import { addDatasetOptions, finiteNumber, preprocessFrom } from '../options';
+import type { DatasetFlags } from '../options';
 import { runJobFromCli } from '../jobs';
 import { parseRounding, ROUNDING_HELP } from '../rounding';
 

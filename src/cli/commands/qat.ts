@@ -6,17 +6,16 @@
  * QAT int8 accuracies on the validation set (QuantLab's runtime), the epochs, time and backend.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import fs from 'node:fs';
 import path from 'node:path';
 import { parseDatasetSpec } from '../../core/data/dataset';
-import { UserError } from '../../core/errors';
 import type { RoundingMode } from '../../core/runtime/kernel';
 import type { TfjsBackendName } from '../../core/qat/backend';
 import type { QatParams } from '../../main/jobs/kinds/qat';
 import { defaultQatParams } from '../../main/jobs/kinds/qat';
 import type { CliContext } from '../context';
-import { addDatasetOptions, nonNegativeInt, preprocessFrom } from '../dataset-options';
-import type { DatasetFlags } from '../dataset-options';
+import { addDatasetOptions, existingFile, nonNegativeInt, oneOf, positiveInt, preprocessFrom } from '../options';
+import { checkOutputPath } from '../../main/jobs/files';
+import type { DatasetFlags } from '../options';
 import { runJobFromCli } from '../jobs';
 import { parseRounding, ROUNDING_HELP } from '../rounding';
 
@@ -42,11 +41,6 @@ interface QatCliOptions extends DatasetFlags {
   name?: string;
 }
 
-function positiveInt(v: string): number {
-  if (!/^\d+$/.test(v) || Number(v) === 0) throw new InvalidArgumentError(`'${v}' is not a positive integer.`);
-  return Number(v);
-}
-
 function positiveNumber(v: string): number {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`'${v}' is not a positive number.`);
@@ -63,13 +57,6 @@ function unitInterval(v: string): number {
   const n = Number(v);
   if (v.trim() === '' || !(n >= 0 && n <= 1)) throw new InvalidArgumentError(`'${v}' is not a weight between 0 and 1.`);
   return n;
-}
-
-function oneOf<T extends string>(what: string, values: readonly T[]): (v: string) => T {
-  return (v: string) => {
-    if (!(values as readonly string[]).includes(v)) throw new InvalidArgumentError(`'${v}' is not ${what} (${values.join(', ')}).`);
-    return v as T;
-  };
 }
 
 export function registerQat(program: Command, context: () => CliContext): void {
@@ -101,11 +88,8 @@ export function registerQat(program: Command, context: () => CliContext): void {
     .action(async (model: string, opts: QatCliOptions) => {
       const ctx = context();
       // Everything that can be checked is checked before a job (and an experiment) exists.
-      const modelPath = path.resolve(model);
-      if (!fs.existsSync(modelPath)) throw new UserError('bad-input', `Model file '${modelPath}' does not exist.`);
-      const outPath = path.resolve(opts.out);
-      if (!fs.existsSync(path.dirname(outPath))) throw new UserError('bad-input', `The output folder '${path.dirname(outPath)}' does not exist.`);
-      if (fs.existsSync(outPath) && fs.statSync(outPath).isDirectory()) throw new UserError('bad-input', `--out '${outPath}' is a folder; give a file name.`);
+      const modelPath = existingFile(model, 'Model');
+      const outPath = checkOutputPath(opts.out, 'the output');
       const preprocess = preprocessFrom(opts);
       const params: QatParams = defaultQatParams({
         modelPath,

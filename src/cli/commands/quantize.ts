@@ -5,7 +5,6 @@
  * recorded as an experiment.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import fs from 'node:fs';
 import path from 'node:path';
 import { parseDatasetSpec } from '../../core/data/dataset';
 import { UserError } from '../../core/errors';
@@ -15,8 +14,9 @@ import type { Recipe } from '../../core/quant/ptq';
 import type { RoundingMode } from '../../core/runtime/kernel';
 import type { QuantizeParams } from '../../main/jobs/kinds/quantize';
 import type { CliContext } from '../context';
-import { addDatasetOptions, preprocessFrom } from '../dataset-options';
-import type { DatasetFlags } from '../dataset-options';
+import { addDatasetOptions, existingFile, oneOf, positiveInt, preprocessFrom } from '../options';
+import { checkOutputPath } from '../../main/jobs/files';
+import type { DatasetFlags } from '../options';
 import { runJobFromCli } from '../jobs';
 import { parseRounding, ROUNDING_HELP } from '../rounding';
 
@@ -36,27 +36,12 @@ interface QuantizeOptions extends DatasetFlags {
   name?: string;
 }
 
-function positiveInt(v: string): number {
-  if (!/^\d+$/.test(v) || Number(v) === 0) throw new InvalidArgumentError(`'${v}' is not a positive integer.`);
-  return Number(v);
-}
-
-function ioType(v: string): 'float' | 'int8' {
-  if (v !== 'float' && v !== 'int8') throw new InvalidArgumentError(`'${v}' is not an I/O type (int8 or float).`);
-  return v;
-}
-
 function recipe(v: string): Recipe {
   try {
     return parseRecipe(v);
   } catch (e) {
     throw new InvalidArgumentError((e as Error).message);
   }
-}
-
-function biasMode(v: string): 'analytic' | 'empirical' | 'none' {
-  if (v !== 'analytic' && v !== 'empirical' && v !== 'none') throw new InvalidArgumentError(`'${v}' is not a bias correction mode (analytic, empirical or none).`);
-  return v;
 }
 
 function nameList(v: string, previous: string[] = []): string[] {
@@ -72,12 +57,12 @@ export function registerQuantize(program: Command, context: () => CliContext): v
     .requiredOption('--out <file>', 'output .tflite (written to a temporary file, then renamed)')
     .option('--calib <spec>', 'calibration dataset (mnist:train, fashion-mnist:train, idx:…, folder:DIR, npy:FILE, random:N; @N keeps the first N)')
     .option('--recipe <recipe>', 'int8 | int16x8 | fp16 | dynamic (int8 weights only)', recipe, 'int8' as Recipe)
-    .option('--io <type>', 'model inputs/outputs: float (QUANTIZE/DEQUANTIZE inside) or int8', ioType, 'float' as const)
+    .option('--io <type>', 'model inputs/outputs: float (QUANTIZE/DEQUANTIZE inside) or int8', oneOf('an I/O type', ['float', 'int8'] as const), 'float' as const)
     .option('--per-tensor', 'one scale per weight tensor instead of one per output channel')
     .option('--calibration <method>', 'minmax | ema[:DECAY] | percentile[:P] | kl | mse', 'minmax')
     .option('--samples <n>', 'calibration samples used', positiveInt, 500)
     .option('--keep-float <names>', "ops kept float, by op name, output tensor name or op type, comma-separated; 'auto' keeps every op without an integer kernel", nameList, [])
-    .option('--bias-correction <mode>', 'analytic (weight rounding error × input means) | empirical (float vs integer outputs, layer by layer; slow on deep models) | none', biasMode, 'analytic' as const)
+    .option('--bias-correction <mode>', 'analytic (weight rounding error × input means) | empirical (float vs integer outputs, layer by layer; slow on deep models) | none', oneOf('a bias correction mode', ['analytic', 'empirical', 'none'] as const), 'analytic' as const)
     .option('--no-equalize', 'skip cross-layer equalization of conv→(relu)→conv chains')
     .option('--rounding <mode>', `${ROUNDING_HELP} (bias correction and --eval measure in it)`, parseRounding, 'xnnpack' as RoundingMode)
     .option('--eval <spec>', 'evaluate the quantized model on this dataset afterwards (top-1 accuracy, latency)')
@@ -85,11 +70,8 @@ export function registerQuantize(program: Command, context: () => CliContext): v
     .action(async (model: string, opts: QuantizeOptions) => {
       const ctx = context();
       // Everything that can be checked is checked before a job (and an experiment) exists.
-      const modelPath = path.resolve(model);
-      if (!fs.existsSync(modelPath)) throw new UserError('bad-input', `Model file '${modelPath}' does not exist.`);
-      const outPath = path.resolve(opts.out);
-      if (!fs.existsSync(path.dirname(outPath))) throw new UserError('bad-input', `The output folder '${path.dirname(outPath)}' does not exist.`);
-      if (fs.existsSync(outPath) && fs.statSync(outPath).isDirectory()) throw new UserError('bad-input', `--out '${outPath}' is a folder; give a file name.`);
+      const modelPath = existingFile(model, 'Model');
+      const outPath = checkOutputPath(opts.out, 'the output');
       const calibration = formatCalibration(parseCalibration(opts.calibration));
       const needsData = opts.recipe === 'int8' || opts.recipe === 'int16x8';
       if (needsData && !opts.calib) throw new UserError('bad-input', `The ${opts.recipe} recipe needs calibration data: give --calib DATASET (e.g. mnist:train@500).`);

@@ -10,7 +10,7 @@ import { UserError } from '../../core/errors';
 import type { SearchCost } from '../../core/analysis/search';
 import type { SearchParams } from '../../main/jobs/kinds/search';
 import type { CliContext } from '../context';
-import { finiteNumber } from '../dataset-options';
+import { finiteNumber } from '../options';
 import { runJobFromCli } from '../jobs';
 import { addStudyOptions, score, studyParams } from './sensitivity';
 import type { StudyFlags } from './sensitivity';

@@ -10,11 +10,12 @@ import { formatCalibration, parseCalibration } from '../../core/quant/observers'
 import type { RoundingMode } from '../../core/runtime/kernel';
 import type { StudyParams } from '../../main/jobs/kinds/sensitivity';
 import type { CliContext } from '../context';
-import { addDatasetOptions, preprocessFrom } from '../dataset-options';
-import type { DatasetFlags } from '../dataset-options';
+import { addDatasetOptions, preprocessFrom } from '../options';
+import type { DatasetFlags } from '../options';
 import { runJobFromCli } from '../jobs';
 import { parseRounding, ROUNDING_HELP } from '../rounding';
-import { db, existingFile, positiveInt } from './analyze';
+import { existingFile, positiveInt } from '../options';
+import { db } from './analyze';
 
 export interface StudyFlags extends DatasetFlags {
   calib: string;

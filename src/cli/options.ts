@@ -1,9 +1,33 @@
 /**
- * The dataset flags every verb that reads a dataset shares: the seed of `random:N` and the
- * preprocessing (scale, mean/std, resize, channel order) that is saved with every result.
+ * Option parsers the verbs share (numbers, choices, files), and the dataset flags every verb that
+ * reads a dataset has: the seed of `random:N` and the preprocessing (scale, mean/std, resize,
+ * channel order) that is saved with every result.
  */
 import { InvalidArgumentError, type Command } from 'commander';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Preprocess } from '../core/data/dataset';
+import { UserError } from '../core/errors';
+
+export function positiveInt(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) === 0) throw new InvalidArgumentError(`'${v}' is not a positive integer.`);
+  return Number(v);
+}
+
+/** A parser accepting exactly one of `values`; the message names `what` and the choices. */
+export function oneOf<T extends string>(what: string, values: readonly T[]): (v: string) => T {
+  return (v: string) => {
+    if (!(values as readonly string[]).includes(v)) throw new InvalidArgumentError(`'${v}' is not ${what} (${values.join(', ')}).`);
+    return v as T;
+  };
+}
+
+/** The absolute path of an existing file, or a user error naming its role and the path. */
+export function existingFile(file: string, role: string): string {
+  const abs = path.resolve(file);
+  if (!fs.existsSync(abs) || fs.statSync(abs).isDirectory()) throw new UserError('bad-input', `${role} file '${abs}' does not exist.`);
+  return abs;
+}
 
 export function nonNegativeInt(v: string): number {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`'${v}' is not a non-negative integer.`);
