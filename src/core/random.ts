@@ -13,3 +13,17 @@ export function seededUniform(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** The numbers 0 … count−1 in a seeded random order (Fisher–Yates over seededUniform). */
+export function seededPermutation(count: number, seed: number): Int32Array {
+  const rand = seededUniform(seed);
+  const order = new Int32Array(count);
+  for (let i = 0; i < count; i++) order[i] = i;
+  for (let i = count - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  return order;
+}

@@ -28,7 +28,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { openDataset, type Dataset } from '../../src/core/data/dataset';
-import { seededUniform } from '../../src/core/random';
+import { seededPermutation, seededUniform } from '../../src/core/random';
 import { floatParameterCount, runtimeAccuracy, saveTfjsArtifacts, toIr, toTflite } from './export';
 import { cosineRates, RECIPES, type Recipe } from './recipes';
 import { registerWasmTraining } from '../../src/core/qat/wasm-gradients';
@@ -53,18 +53,6 @@ function shiftInto(src: Float32Array, out: Float32Array, h: number, w: number, c
   }
 }
 
-function shuffled(count: number, seed: number): Int32Array {
-  const rand = seededUniform(seed);
-  const order = new Int32Array(count);
-  for (let i = 0; i < count; i++) order[i] = i;
-  for (let i = count - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    const t = order[i];
-    order[i] = order[j];
-    order[j] = t;
-  }
-  return order;
-}
 
 async function initBackend(backend: Backend): Promise<void> {
   if (backend === 'wasm') {
@@ -140,7 +128,7 @@ async function trainOne(recipe: Recipe, backend: Backend, outDir: string): Promi
   for (let epoch = 0; epoch < recipe.epochs; epoch++) {
     // Adam reads its learning rate at every step; the field is public in the JS but typed protected.
     (optimizer as unknown as { learningRate: number }).learningRate = recipe.learningRates[epoch];
-    const order = shuffled(n, recipe.seed * 7919 + epoch);
+    const order = seededPermutation(n, recipe.seed * 7919 + epoch);
     const shiftRand = seededUniform(recipe.seed * 104729 + epoch);
     const span = 2 * recipe.maxShiftPx + 1;
     const e0 = performance.now();

@@ -26,6 +26,7 @@ import { chooseParams, INT8_ACTIVATION } from '../quant/params';
 import type { OpDecision } from '../quant/ptq/plan';
 import { FIXED_OUTPUT, LINEAR_OPS, planOps, SAME_PARAMS_OPS } from '../quant/ptq/plan';
 import { tensorsToObserve } from '../quant/ptq/build';
+import { TensorGroups } from '../quant/ptq/groups';
 import { opName } from '../runtime/interpreter';
 import type { LearnedRange } from './fake-quant';
 import { fakeQuant, fakeQuantLearned, fakeQuantWeights, learnedParams } from './fake-quant';
@@ -144,24 +145,6 @@ function activate(x: tf.Tensor, f: FusedActivation, label: string): tf.Tensor {
   }
 }
 
-/** Union-find over tensor indices (as ptq/build.ts). */
-class Unions {
-  private parent = new Map<number, number>();
-  find(t: number): number {
-    let p = this.parent.get(t) ?? t;
-    if (p !== t) {
-      p = this.find(p);
-      this.parent.set(t, p);
-    }
-    return p;
-  }
-  union(a: number, b: number): void {
-    const ra = this.find(a);
-    const rb = this.find(b);
-    if (ra !== rb) this.parent.set(rb, ra);
-  }
-}
-
 export class QatNetwork {
   readonly graph: Graph;
   readonly decisions: OpDecision[];
@@ -255,7 +238,7 @@ export class QatNetwork {
   private makeGroups(): void {
     const g = this.graph;
     const observed = tensorsToObserve(g, this.decisions, 'float');
-    const unions = new Unions();
+    const unions = new TensorGroups();
     const sameOutputs = new Set<number>();
     g.ops.forEach((op) => {
       if (!SAME_PARAMS_OPS.has(op.type)) return;

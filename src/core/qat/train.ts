@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors';
+import { seededPermutation, seededUniform } from '../random';
 import type { KeptState, QatNetwork } from './network';
 import { disposeKept } from './network';
 
@@ -103,30 +104,6 @@ export interface TrainResult {
   seconds: number;
 }
 
-/** mulberry32: a small seeded generator, the same sequence on every machine. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffled(count: number, seed: number): Int32Array {
-  const rand = mulberry32(seed);
-  const order = new Int32Array(count);
-  for (let i = 0; i < count; i++) order[i] = i;
-  for (let i = count - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    const t = order[i];
-    order[i] = order[j];
-    order[j] = t;
-  }
-  return order;
-}
 
 /** Checks the data is labelled and its labels fit the network's classes; throws a sentence otherwise. */
 export function checkLabels(data: LabelledData, classes: number, role: string): Int32Array {
@@ -280,8 +257,8 @@ export async function trainNetwork(
   try {
     for (let epoch = 1; epoch <= options.epochs && stopReason === 'completed'; epoch++) {
       const e0 = performance.now();
-      const order = shuffled(train.count, options.seed * 7919 + epoch);
-      const shift = options.shiftPx > 0 ? { px: options.shiftPx, rand: mulberry32(options.seed * 104729 + epoch), scratch: new Float32Array(perSample) } : undefined;
+      const order = seededPermutation(train.count, options.seed * 7919 + epoch);
+      const shift = options.shiftPx > 0 ? { px: options.shiftPx, rand: seededUniform(options.seed * 104729 + epoch), scratch: new Float32Array(perSample) } : undefined;
       let lossSum = 0;
       let correct = 0;
       let seen = 0;

@@ -17,6 +17,7 @@ import type { DType, Graph, Op, QuantParams, Tensor, TensorData } from '../../ir
 import { removeUnusedTensors } from '../../ir/transforms';
 import type { IntegerGrid, QuantRange, ScaleZeroPoint } from '../params';
 import { chooseParams } from '../params';
+import { TensorGroups } from './groups';
 import type { OpDecision } from './plan';
 import { FIXED_OUTPUT, LINEAR_OPS, SAME_PARAMS_OPS } from './plan';
 
@@ -47,24 +48,6 @@ export interface BuiltGraph {
   linear: LinearInfo[];
   /** Float graph tensor index → tensor index in the built graph holding it in the integer domain. */
   quantIndex: Map<number, number>;
-}
-
-/** Union-find over tensor indices. */
-class Groups {
-  private parent = new Map<number, number>();
-  find(t: number): number {
-    let p = this.parent.get(t) ?? t;
-    if (p !== t) {
-      p = this.find(p);
-      this.parent.set(t, p);
-    }
-    return p;
-  }
-  union(a: number, b: number): void {
-    const ra = this.find(a);
-    const rb = this.find(b);
-    if (ra !== rb) this.parent.set(rb, ra);
-  }
 }
 
 function isFloatActivation(graph: Graph, t: number): boolean {
@@ -152,7 +135,7 @@ export function buildQuantizedGraph(
   const suffix = `_${act}`;
 
   // 1. Groups of tensors that must share parameters, and fixed parameters.
-  const groups = new Groups();
+  const groups = new TensorGroups();
   const fixed = new Map<number, [number, number]>();
   graph.ops.forEach((op, i) => {
     if (!decisions[i].quantized) return;
