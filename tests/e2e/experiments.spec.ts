@@ -358,7 +358,9 @@ test('the experiment page shows what produced the numbers: model and dataset has
   await expect(page.getByTestId('dataset-sha256')).toHaveText(shown.dataset!.sha256);
   await expect(page.getByTestId('app-version')).toHaveText(shown.appVersion);
   await expect(page.getByTestId('seed')).toHaveText(String(shown.seed));
-  await expect(page.getByTestId('rounding-mode')).toHaveText('—');
+  // eval records the rounding its integer arithmetic would use (the default, xnnpack, even for a float model).
+  expect(shown.roundingMode).toBe('xnnpack');
+  await expect(page.getByTestId('rounding-mode')).toHaveText('xnnpack');
 
   const metrics = page.getByTestId('metrics-table').locator('tbody tr');
   await expect(metrics).toHaveCount(shown.metrics.length);
