@@ -12,7 +12,11 @@
  * (libm's float functions are within half an ulp but for vanishingly rare arguments).
  */
 import { roundHalfAwayFromZero, roundHalfToEven } from '../quant/fixed-point';
+import { UnsupportedError } from '../errors';
+import type { PrepareContext } from './kernel';
+import { requireInput } from './kernel-util';
 import type { QuantData, TensorQuant } from './quantized-util';
+import { arithmeticFor, quantRange, tensorQuant } from './quantized-util';
 
 const f = Math.fround;
 
@@ -44,4 +48,33 @@ export function buildLut(fn: LutFunction, input: TensorQuant, output: TensorQuan
 
 export function applyLut(table: Int32Array, qmin: number, x: QuantData, y: QuantData): void {
   for (let i = 0; i < x.length; i++) y[i] = table[x[i] - qmin];
+}
+
+export interface LutKernelState {
+  table: Int32Array;
+  qmin: number;
+}
+
+/**
+ * The prepare of an int8 / uint8 LOGISTIC or TANH: checks TFLite's fixed output parameters
+ * (`fixed` by input type), then builds the table once, in XNNPACK's style when the mode is
+ * 'xnnpack' and XNNPACK takes the op (`delegated`), in the builtin kernel's style otherwise.
+ */
+export function prepareLutKernel(
+  fn: LutFunction,
+  opType: string,
+  fixed: Readonly<Record<string, [number, number]>>,
+  delegated: boolean,
+  { label, inputs, outputs, rounding }: Pick<PrepareContext, 'label' | 'inputs' | 'outputs' | 'rounding'>,
+): { outputShapes: number[][]; state: LutKernelState } {
+  const input = requireInput(label, inputs, 0, 'data');
+  const qx = tensorQuant(label, input, 'input');
+  const qy = tensorQuant(label, outputs[0], 'output');
+  const [scale, zeroPoint] = fixed[input.dtype];
+  if (qy.scale !== Math.fround(scale) || qy.zeroPoint !== zeroPoint) {
+    throw new UnsupportedError(`${label} writes '${outputs[0].name}' with scale ${qy.scale} and zero point ${qy.zeroPoint}; TFLite's ${input.dtype} ${opType} needs scale ${scale} and zero point ${zeroPoint}.`);
+  }
+  const [qmin, qmax] = quantRange(label, input);
+  const style = arithmeticFor(rounding, delegated, 'double-rounding') === 'xnnpack' ? 'xnnpack' : 'tflite';
+  return { outputShapes: [[...input.shape]], state: { table: buildLut(fn, qx, qy, qmin, qmax, style), qmin } };
 }
