@@ -28,7 +28,7 @@ import { ENGINE_WASM_BASE64 } from './generated/engine-wasm';
 import type { WasmGlobal, WasmMemory, WasmModule } from './wasm-api';
 import { wasmApi } from './wasm-api';
 import {
-  depthwiseInteriorBias, DW3X3_PAIR_BYTES, foldZeroPoint, gemmPackedBytes, isScalarMode, LAYOUT_VERSION, PARAM_BLOCK_BYTES, PARAM_HEADER_BYTES,
+  depthwiseInteriorBias, DW3X3_COLUMN_BYTES, DW3X3_PAIR_BYTES, foldZeroPoint, gemmPackedBytes, isScalarMode, LAYOUT_VERSION, PARAM_BLOCK_BYTES, PARAM_HEADER_BYTES,
   packDepthwise3x3Pairs, packDepthwiseWeights, packGemmWeights, paramAreaBytes, requantMode, roundUp, writeParams,
 } from './layout';
 import type { ReferenceConvGeometry, ReferenceWeights } from './reference';
@@ -351,6 +351,14 @@ interface WasmDepthwise extends DepthwiseConv2dPlan {
   readonly pPtr: number;
   readonly mode: number;
   readonly zIn: number;
+  /**
+   * 3×3 with padding: a copy of the input bordered with the zero point (0: none) and its size.
+   * Every output pixel then takes the interior path (the zero point is folded into its bias,
+   * so the border's taps add exactly nothing, as the skipped taps of the general path do).
+   */
+  readonly padPtr: number;
+  readonly padH: number;
+  readonly padW: number;
 }
 
 class WasmInt8Engine extends HeapEngine implements Int8Engine {
@@ -370,8 +378,15 @@ class WasmInt8Engine extends HeapEngine implements Int8Engine {
     }
   }
 
+  /**
+   * memory.buffer, cached (the getter costs more than a kernel call's other checks); renewed on
+   * growth, and whenever the cached one is detached (the memory grown from outside).
+   */
+  private heap: ArrayBuffer | null = null;
+
   get buffer(): ArrayBuffer {
-    return this.memory.buffer;
+    if (this.heap === null || this.heap.byteLength === 0) this.heap = this.memory.buffer;
+    return this.heap;
   }
 
   protected growTo(bytes: number): void {
@@ -380,11 +395,12 @@ class WasmInt8Engine extends HeapEngine implements Int8Engine {
     const current = this.memory.buffer.byteLength / PAGE;
     const maxPages = Math.ceil(this.maxBytes / PAGE);
     this.memory.grow(Math.min(Math.max(pages, current), maxPages - current));
+    this.heap = this.memory.buffer;
   }
 
   /** Byte offset of a view that must lie in the heap. */
   private ptr(label: string, what: string, view: Int8Array | Float32Array): number {
-    if (view.buffer !== this.memory.buffer) {
+    if (view.buffer !== this.buffer) {
       const detached = view.buffer.byteLength === 0;
       throw new RangeError(
         detached
@@ -520,8 +536,15 @@ class WasmInt8Engine extends HeapEngine implements Int8Engine {
     writeParams(this.buffer, pPtr, w.params, w.bias, blocks, mode);
     let pairsPtr = 0;
     let ibiasPtr = 0;
+    let pad = { padPtr: 0, padH: spec.inH, padW: spec.inW, bytes: 0 };
     if (spec.kernelH === 3 && spec.kernelW === 3) {
-      const pairBytes = (c8 / 8) * DW3X3_PAIR_BYTES;
+      const padH = Math.max(spec.padTop + spec.inH, (spec.outH - 1) * spec.strideH + 3);
+      const padW = Math.max(spec.padLeft + spec.inW, (spec.outW - 1) * spec.strideW + 3);
+      if (spec.padTop > 0 || spec.padLeft > 0 || padH > spec.inH || padW > spec.inW) {
+        const bytes = padH * padW * C;
+        pad = { padPtr: this.alloc(bytes), padH, padW, bytes };
+      }
+      const pairBytes = (c8 / 8) * (DW3X3_PAIR_BYTES + DW3X3_COLUMN_BYTES);
       pairsPtr = this.alloc(pairBytes);
       ibiasPtr = this.alloc(c8 * 4);
       packDepthwise3x3Pairs(spec.weights, C, new Int16Array(this.buffer, pairsPtr, pairBytes / 2));
@@ -529,10 +552,10 @@ class WasmInt8Engine extends HeapEngine implements Int8Engine {
     }
     const g: WindowGeometry = { inH: spec.inH, inW: spec.inW, channels: C, kernelH: spec.kernelH, kernelW: spec.kernelW, strideH: spec.strideH, strideW: spec.strideW, padTop: spec.padTop, padLeft: spec.padLeft, outH: spec.outH, outW: spec.outW };
     const plan: WasmDepthwise = {
-      kind: 'depthwise', owner: this, g, wPtr, pPtr, pairsPtr, ibiasPtr, mode, zIn: spec.inputZeroPoint,
+      kind: 'depthwise', owner: this, g, wPtr, pPtr, pairsPtr, ibiasPtr, mode, zIn: spec.inputZeroPoint, padPtr: pad.padPtr, padH: pad.padH, padW: pad.padW,
       inputLength: g.inH * g.inW * C, outputLength: g.outH * g.outW * C,
       rounding: w.params.rounding, epilogue: isScalarMode(mode) ? 'scalar' : 'simd',
-      heapBytes: taps * c8 * 2 + paramAreaBytes(blocks) + 2 * SLACK + (pairsPtr ? (c8 / 8) * DW3X3_PAIR_BYTES + c8 * 4 + 2 * SLACK : 0),
+      heapBytes: taps * c8 * 2 + paramAreaBytes(blocks) + 2 * SLACK + (pairsPtr ? (c8 / 8) * (DW3X3_PAIR_BYTES + DW3X3_COLUMN_BYTES) + c8 * 4 + 2 * SLACK : 0) + (pad.padPtr ? pad.bytes + SLACK : 0),
     };
     return plan;
   }
@@ -547,7 +570,14 @@ class WasmInt8Engine extends HeapEngine implements Int8Engine {
     need(label, 'output', output, batches * p.outputLength);
     const g = p.g;
     for (let b = 0; b < batches; b++) {
-      this.x.dwconv_s8(inPtr + b * p.inputLength, g.inH, g.inW, g.channels, g.kernelH, g.kernelW, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW, p.wPtr, p.pPtr, p.mode, p.zIn, outPtr + b * p.outputLength, p.pairsPtr, p.ibiasPtr);
+      const src = inPtr + b * p.inputLength;
+      const dst = outPtr + b * p.outputLength;
+      if (p.padPtr) {
+        this.x.pad_s8(src, g.inH, g.inW, g.channels, g.padTop, g.padLeft, p.padH, p.padW, p.zIn, p.padPtr);
+        this.x.dwconv_s8(p.padPtr, p.padH, p.padW, g.channels, g.kernelH, g.kernelW, g.strideH, g.strideW, 0, 0, g.outH, g.outW, p.wPtr, p.pPtr, p.mode, p.zIn, dst, p.pairsPtr, p.ibiasPtr);
+        continue;
+      }
+      this.x.dwconv_s8(src, g.inH, g.inW, g.channels, g.kernelH, g.kernelW, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW, p.wPtr, p.pPtr, p.mode, p.zIn, dst, p.pairsPtr, p.ibiasPtr);
     }
   }
 

@@ -124,25 +124,43 @@ export function foldZeroPoint(bias: Int32Array, sums: Int32Array, zeroPoint: num
   return out;
 }
 
-/** Bytes of the 3×3 interior packing per group of 8 channels: 5 tap pairs × 2 halves × i16x8. */
+/**
+ * Bytes of the 3×3 interior packing per group of 8 channels: 5 tap pairs × 2 halves × i16x8
+ * (one output pixel at a time), then 3 columns × (rows 0–1, row 2) × 2 halves × i16x8 (two
+ * output pixels at a time).
+ */
 export const DW3X3_PAIR_BYTES = 160;
+export const DW3X3_COLUMN_BYTES = 192;
 
 /**
- * 3×3 depthwise weights [9][C] → per group of 8 channels, tap pairs (0,1) (2,3) (4,5) (6,7)
- * (8,–) × channel halves, each 8 int16 interleaved as (w_t[c], w_t+1[c]) for 4 channels.
+ * 3×3 depthwise weights [9][C] → two packings, one after the other (groups of 8 channels):
+ *  1. per group, tap pairs (0,1) (2,3) (4,5) (6,7) (8,–) × channel halves, each 8 int16
+ *     interleaved as (w_t[c], w_t+1[c]) for 4 channels (DW3X3_PAIR_BYTES per group);
+ *  2. per group, per column kx: rows (0, 1) interleaved as (w[0][kx][c], w[1][kx][c]) for
+ *     channels 0–3 and 4–7, then row 2 paired with zeros (w[2][kx][c], 0), same halves
+ *     (DW3X3_COLUMN_BYTES per group).
+ * `dst` holds groups · (DW3X3_PAIR_BYTES + DW3X3_COLUMN_BYTES) / 2 int16.
  */
 export function packDepthwise3x3Pairs(weights: Int8Array, channels: number, dst: Int16Array): void {
   const groups = roundUp(channels, 8) / 8;
-  dst.fill(0, 0, groups * (DW3X3_PAIR_BYTES / 2));
+  dst.fill(0, 0, groups * ((DW3X3_PAIR_BYTES + DW3X3_COLUMN_BYTES) / 2));
+  const w = (tap: number, c: number) => weights[tap * channels + c];
+  const columns = groups * (DW3X3_PAIR_BYTES / 2);
   for (let g = 0; g < groups; g++) {
-    for (let p = 0; p < 5; p++) {
-      for (let h = 0; h < 2; h++) {
-        for (let j = 0; j < 4; j++) {
-          const c = g * 8 + h * 4 + j;
-          if (c >= channels) continue;
+    for (let h = 0; h < 2; h++) {
+      for (let j = 0; j < 4; j++) {
+        const c = g * 8 + h * 4 + j;
+        if (c >= channels) continue;
+        for (let p = 0; p < 5; p++) {
           const at = g * 80 + p * 16 + h * 8 + 2 * j;
-          dst[at] = weights[2 * p * channels + c];
-          if (2 * p + 1 < 9) dst[at + 1] = weights[(2 * p + 1) * channels + c];
+          dst[at] = w(2 * p, c);
+          if (2 * p + 1 < 9) dst[at + 1] = w(2 * p + 1, c);
+        }
+        for (let kx = 0; kx < 3; kx++) {
+          const at = columns + g * 96 + kx * 32 + h * 8 + 2 * j;
+          dst[at] = w(kx, c);
+          dst[at + 1] = w(3 + kx, c);
+          dst[at + 16] = w(6 + kx, c);
         }
       }
     }

@@ -15,9 +15,8 @@
  * bias (`ibias` = bias − zIn·Σ_taps w[c]), and taps go in pairs through i32x4.dot_i16x8_s:
  * interleaving the int16 inputs of taps t and t+1 gives (x_t[c], x_t+1[c]) for 4 channels, and
  * weights packed the same way (`pairs`: per group of 8 channels, 5 pairs × 2 halves of i16x8,
- * tap 8 paired with zeros) make one dot 2 taps × 4 channels. Channels 0–3 and 4–7 of a group
- * are summed in two passes that reload the inputs: holding 9 input vectors across the first
- * half's epilogue spills.
+ * tap 8 paired with zeros) make one dot 2 taps × 4 channels. Both halves of a group (channels
+ * 0–3 and 4–7) are summed in one pass, so each input is loaded once.
  *
  * Channels are read in groups of 8: up to 7 bytes past a pixel's channels are read (they meet
  * zero weights), so the input needs 8 bytes of slack after its end. Exactly C bytes per output
@@ -44,33 +43,17 @@ function hi16(a: v128, b: v128): v128 {
   return i16x8.shuffle(a, b, 4, 12, 5, 13, 6, 14, 7, 15);
 }
 
-/** Σ over the 9 taps for 4 channels (lanes 0–3 when `high` is false, 4–7 otherwise). */
-// @inline
-function taps3x3(r0: usize, r1: usize, r2: usize, c: usize, wp: usize, high: bool): v128 {
-  const c2 = c << 1;
-  const zero = i32x4.splat(0);
-  const o: usize = high ? 16 : 0;
-  let x = v128.load8x8_s(r0);
-  let y = v128.load8x8_s(r0 + c);
-  let acc = i32x4.dot_i16x8_s(high ? hi16(x, y) : lo16(x, y), v128.load(wp + o, 0));
-  x = v128.load8x8_s(r0 + c2);
-  y = v128.load8x8_s(r1);
-  acc = i32x4.add(acc, i32x4.dot_i16x8_s(high ? hi16(x, y) : lo16(x, y), v128.load(wp + o, 32)));
-  x = v128.load8x8_s(r1 + c);
-  y = v128.load8x8_s(r1 + c2);
-  acc = i32x4.add(acc, i32x4.dot_i16x8_s(high ? hi16(x, y) : lo16(x, y), v128.load(wp + o, 64)));
-  x = v128.load8x8_s(r2);
-  y = v128.load8x8_s(r2 + c);
-  acc = i32x4.add(acc, i32x4.dot_i16x8_s(high ? hi16(x, y) : lo16(x, y), v128.load(wp + o, 96)));
-  x = v128.load8x8_s(r2 + c2);
-  return i32x4.add(acc, i32x4.dot_i16x8_s(high ? hi16(x, zero) : lo16(x, zero), v128.load(wp + o, 128)));
-}
-
-/** One output pixel of a 3×3 window wholly inside the input: all channel groups. */
+/**
+ * Σ over the 9 taps for 8 channels in one pass: lanes 0–3 into `lo`, 4–7 into `hi` (the two
+ * are returned through the caller's requantization, see interior3x3). Each tap pair is two
+ * loads, two interleaves and two dots; tap 8 is paired with zeros.
+ */
 // @inline
 function interior3x3<M>(base: usize, rowBytes: i32, ch: i32, c8: i32, pairs: usize, ibias: usize, params: usize, mode: i32, op: usize, zo: v128, qlo: v128, qhi: v128, flo: v128, fhi: v128, magic: v128, magicZ: v128): void {
   const hdr = params;
   const c = <usize>ch;
+  const c2 = c << 1;
+  const zero = i32x4.splat(0);
   let pp = params + <usize>PARAM_HEADER_BYTES;
   let wp = pairs;
   for (let cg = 0; cg < c8; cg += 8) {
@@ -78,11 +61,89 @@ function interior3x3<M>(base: usize, rowBytes: i32, ch: i32, c8: i32, pairs: usi
     const r1 = r0 + <usize>rowBytes;
     const r2 = r1 + <usize>rowBytes;
     const bp = ibias + (<usize>cg << 2);
-    const q0 = requant4c<M>(i32x4.add(taps3x3(r0, r1, r2, c, wp, false), v128.load(bp, 0)), pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ);
-    const q1 = requant4c<M>(i32x4.add(taps3x3(r0, r1, r2, c, wp, true), v128.load(bp, 16)), pp + <usize>PARAM_BLOCK_BYTES, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ);
+    let x = v128.load8x8_s(r0);
+    let y = v128.load8x8_s(r0 + c);
+    let lo = i32x4.add(v128.load(bp, 0), i32x4.dot_i16x8_s(lo16(x, y), v128.load(wp, 0)));
+    let hi = i32x4.add(v128.load(bp, 16), i32x4.dot_i16x8_s(hi16(x, y), v128.load(wp, 16)));
+    x = v128.load8x8_s(r0 + c2);
+    y = v128.load8x8_s(r1);
+    lo = i32x4.add(lo, i32x4.dot_i16x8_s(lo16(x, y), v128.load(wp, 32)));
+    hi = i32x4.add(hi, i32x4.dot_i16x8_s(hi16(x, y), v128.load(wp, 48)));
+    x = v128.load8x8_s(r1 + c);
+    y = v128.load8x8_s(r1 + c2);
+    lo = i32x4.add(lo, i32x4.dot_i16x8_s(lo16(x, y), v128.load(wp, 64)));
+    hi = i32x4.add(hi, i32x4.dot_i16x8_s(hi16(x, y), v128.load(wp, 80)));
+    x = v128.load8x8_s(r2);
+    y = v128.load8x8_s(r2 + c);
+    lo = i32x4.add(lo, i32x4.dot_i16x8_s(lo16(x, y), v128.load(wp, 96)));
+    hi = i32x4.add(hi, i32x4.dot_i16x8_s(hi16(x, y), v128.load(wp, 112)));
+    x = v128.load8x8_s(r2 + c2);
+    lo = i32x4.add(lo, i32x4.dot_i16x8_s(lo16(x, zero), v128.load(wp, 128)));
+    hi = i32x4.add(hi, i32x4.dot_i16x8_s(hi16(x, zero), v128.load(wp, 144)));
+    const q0 = requant4c<M>(lo, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ);
+    const q1 = requant4c<M>(hi, pp + <usize>PARAM_BLOCK_BYTES, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ);
     storeGroup(op + <usize>cg, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q0, q1), q0), ch - cg);
     pp += <usize>(PARAM_BLOCK_BYTES << 1);
     wp += 160;
+  }
+}
+
+/**
+ * Two horizontally adjacent output pixels (A at `base`, B one stride to the right) of a 3×3
+ * window wholly inside the input, all channel groups. Taps are paired by column: rows 0 and 1
+ * of a column in one dot, row 2 with zeros in another, so a column's vectors serve both
+ * pixels (stride 1: 4 columns for 2 pixels instead of 6; stride 2: 5). The columns are a
+ * loop on purpose: each iteration is its own block, so the compilers cannot hoist every load
+ * of the window to the top and spill them.
+ * `cols`: the column packing (DW3X3_COLUMN_BYTES per group; per column kx, 64 bytes:
+ * rows 0–1 lo, rows 0–1 hi, row 2 lo, row 2 hi).
+ */
+// @inline
+function interiorTwo<M>(base: usize, rowBytes: i32, ch: i32, c8: i32, sW: i32, cols: usize, ibias: usize, params: usize, mode: i32, op: usize, zo: v128, qlo: v128, qhi: v128, flo: v128, fhi: v128, magic: v128, magicZ: v128): void {
+  const hdr = params;
+  const c = <usize>ch;
+  const zero = i32x4.splat(0);
+  const span = 3 + sW; // columns read
+  let pp = params + <usize>PARAM_HEADER_BYTES;
+  let wp = cols;
+  for (let cg = 0; cg < c8; cg += 8) {
+    const bp = ibias + (<usize>cg << 2);
+    let aL = v128.load(bp, 0);
+    let aH = v128.load(bp, 16);
+    let bL = aL;
+    let bH = aH;
+    let r0 = base + <usize>cg;
+    for (let j = 0; j < span; j++) {
+      const r1 = r0 + <usize>rowBytes;
+      const x = v128.load8x8_s(r0);
+      const y = v128.load8x8_s(r1);
+      const z = v128.load8x8_s(r1 + <usize>rowBytes);
+      const u = lo16(x, y);
+      const v = hi16(x, y);
+      const s = lo16(z, zero);
+      const t = hi16(z, zero);
+      if (j < 3) {
+        const w = wp + (<usize>j << 6);
+        aL = i32x4.add(aL, i32x4.add(i32x4.dot_i16x8_s(u, v128.load(w, 0)), i32x4.dot_i16x8_s(s, v128.load(w, 32))));
+        aH = i32x4.add(aH, i32x4.add(i32x4.dot_i16x8_s(v, v128.load(w, 16)), i32x4.dot_i16x8_s(t, v128.load(w, 48))));
+      }
+      const k = j - sW;
+      if (k >= 0) {
+        const w = wp + (<usize>k << 6);
+        bL = i32x4.add(bL, i32x4.add(i32x4.dot_i16x8_s(u, v128.load(w, 0)), i32x4.dot_i16x8_s(s, v128.load(w, 32))));
+        bH = i32x4.add(bH, i32x4.add(i32x4.dot_i16x8_s(v, v128.load(w, 16)), i32x4.dot_i16x8_s(t, v128.load(w, 48))));
+      }
+      r0 += c;
+    }
+    const pq = pp + <usize>PARAM_BLOCK_BYTES;
+    const qa0 = requant4c<M>(aL, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ);
+    const qa1 = requant4c<M>(aH, pq, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ);
+    storeGroup(op + <usize>cg, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(qa0, qa1), qa0), ch - cg);
+    const qb0 = requant4c<M>(bL, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ);
+    const qb1 = requant4c<M>(bH, pq, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ);
+    storeGroup(op + c + <usize>cg, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(qb0, qb1), qb0), ch - cg);
+    pp += <usize>(PARAM_BLOCK_BYTES << 1);
+    wp += 192;
   }
 }
 
@@ -134,6 +195,9 @@ function dwT<M>(
   const oyB = inH - 3 + padT >= 0 ? (inH - 3 + padT) / sH + 1 : 0;
   const oxA = (padL + sW - 1) / sW;
   const oxB = inW - 3 + padL >= 0 ? (inW - 3 + padL) / sW + 1 : 0;
+  // two pixels at a time (strides 1 and 2): the column packing follows the tap pairs
+  const two = fast && (sW == 1 || sW == 2);
+  const cols = pairs + <usize>((c8 >> 3) * 160);
   let op = out;
   for (let oy = 0; oy < outH; oy++) {
     const iy0 = oy * sH - padT;
@@ -143,7 +207,11 @@ function dwT<M>(
     for (let ox = 0; ox < outW; ox++) {
       const ix0 = ox * sW - padL;
       const base = inp + <usize>(iy0 * rowBytes + ix0 * ch);
-      if (rowFast && ox >= oxA && ox < oxB) {
+      if (rowFast && two && ox >= oxA && ox + 1 < oxB) {
+        interiorTwo<M>(base, rowBytes, ch, c8, sW, cols, ibias, params, mode, op, zo, qlo, qhi, flo, fhi, magic, magicZ);
+        op += <usize>ch;
+        ox++;
+      } else if (rowFast && ox >= oxA && ox < oxB) {
         interior3x3<M>(base, rowBytes, ch, c8, pairs, ibias, params, mode, op, zo, qlo, qhi, flo, fhi, magic, magicZ);
       } else {
         const kxA = ix0 < 0 ? -ix0 : 0;

@@ -21,6 +21,19 @@ function round4(v: v128, xnn: bool): v128 {
   return v128.bitselect(away, n, tie);
 }
 
+/**
+ * XNNPACK's conversion without a float→int instruction: NaN → 0 (so it lands on Z), clamp to
+ * [qmin − Z, qmax − Z], then adding 1.5·2^23 rounds half to even and leaves the integer in the
+ * low mantissa bits; subtracting the bit pattern of 1.5·2^23 − Z as an integer yields q.
+ */
+// @inline
+function quant4Magic(x: v128, factor: v128, lo: v128, hi: v128, magic: v128, magicZ: v128): v128 {
+  let v = f32x4.mul(x, factor);
+  v = v128.and(v, f32x4.eq(v, v));
+  v = f32x4.pmin(f32x4.pmax(v, lo), hi);
+  return i32x4.sub(f32x4.add(v, magic), magicZ);
+}
+
 // @inline
 function quant4(x: v128, factor: v128, xnn: bool, lo: v128, hi: v128, zp: v128): v128 {
   const v = xnn ? f32x4.mul(x, factor) : f32x4.div(x, factor);
@@ -36,6 +49,18 @@ export function quantize_f32_s8(inp: usize, n: i32, factor: f32, zp: i32, qmin: 
   const vz = i32x4.splat(zp);
   const x = xnn != 0;
   let i = 0;
+  if (x) {
+    const magic = f32x4.splat(12582912.0);
+    const magicZ = i32x4.splat(0x4b400000 - zp);
+    for (; i + 16 <= n; i += 16) {
+      const p = inp + (<usize>i << 2);
+      const q0 = quant4Magic(v128.load(p, 0), vf, lo, hi, magic, magicZ);
+      const q1 = quant4Magic(v128.load(p, 16), vf, lo, hi, magic, magicZ);
+      const q2 = quant4Magic(v128.load(p, 32), vf, lo, hi, magic, magicZ);
+      const q3 = quant4Magic(v128.load(p, 48), vf, lo, hi, magic, magicZ);
+      v128.store(out + <usize>i, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3)));
+    }
+  }
   for (; i + 16 <= n; i += 16) {
     const p = inp + (<usize>i << 2);
     const q0 = quant4(v128.load(p, 0), vf, x, lo, hi, vz);
