@@ -8,14 +8,16 @@
  * Engines:
  *   ort-*           onnxruntime-node, intraOpNumThreads 1, all graph optimizations
  *   tfjs-wasm       TensorFlow.js, wasm backend, 1 thread, fused ops
- *   quantlab-float32          the QuantLab interpreter (src/core/runtime/interpreter.ts)
- *   quantlab-int8-interpreter the interpreter on the int8 graph, int8Backend 'typescript' (its scalar kernels)
- *   quantlab-int8-interpreter-wasm the interpreter on the int8 graph, int8Backend 'wasm' (its kernels on the engine)
- *   quantlab-int8-wasm*       QuantLab's WASM SIMD128 int8 engine (src/core/runtime/wasm) driven
- *                             by a bench-only pipeline (bench/engine-net.ts), not yet the interpreter;
- *                             'xnnpack' is what TFLite + XNNPACK does: float requantization where
- *                             XNNPACK takes the op, the builtin kernel's rounding where it declines
- *                             (per-channel FULLY_CONNECTED), as the interpreter models it
+ *   quantlab-float32          the QuantLab interpreter (src/core/runtime/interpreter.ts) on the float graph
+ *   quantlab-int8             the headline: the QuantLab interpreter on the int8 graph, its int8
+ *                             kernels on the WASM SIMD128 engine (src/core/runtime/wasm), rounding
+ *                             'xnnpack' (what TFLite + XNNPACK does: float requantization where
+ *                             XNNPACK takes the op, the builtin kernel's rounding where it declines,
+ *                             per-channel FULLY_CONNECTED), as a user's `quantlab run`/`eval` runs it
+ *   quantlab-int8-<rounding>  the same in 'double-rounding' and 'single-rounding'
+ *   quantlab-int8-engine-only the engine called layer by layer with no interpreter around it
+ *                             (bench/engine-net.ts): what the interpreter's own work costs
+ *   quantlab-int8-ts          the interpreter on its TypeScript int8 kernels (int8Backend 'typescript')
  *
  *   npx tsx bench/index.ts [--json] [--quick] [--gemm] [--net mnist|mobilenet]
  *
@@ -49,6 +51,9 @@ const log = (s: string) => {
 
 /** The QuantLab int8 figure the ratios are about: XNNPACK's float requantization, as ORT's. */
 const HEADLINE: RoundingMode = 'xnnpack';
+const ROUNDINGS: RoundingMode[] = ['xnnpack', 'double-rounding', 'single-rounding'];
+/** The interpreter-on-the-engine row of a rounding mode. */
+const int8Key = (rounding: RoundingMode): string => (rounding === HEADLINE ? 'quantlab-int8' : `quantlab-int8-${rounding}`);
 
 interface Runner {
   run: () => void | Promise<void>;
@@ -114,33 +119,32 @@ function enginesFor(net: NetSpec): { defs: EngineDef[]; ortOps: Record<string, R
       },
     },
     {
-      key: 'quantlab-int8-interpreter', label: `QuantLab interpreter int8 (TS kernels, ${HEADLINE})`, precision: 'int8', batch1Only: true,
+      key: 'quantlab-int8-ts', label: `QuantLab interpreter int8, TS kernels (${HEADLINE})`, precision: 'int8', batch1Only: true,
       make: async (batch, x) => {
         const it = Interpreter.prepare(int8Graph(q, batch), { rounding: HEADLINE, int8Backend: 'typescript' });
         let last: Float32Array = new Float32Array(0);
         return { run: () => void (last = it.run([x]).outputs[0] as Float32Array), read: () => last };
       },
     },
-    {
-      key: 'quantlab-int8-interpreter-wasm', label: `QuantLab interpreter int8 (WASM engine, ${HEADLINE})`, precision: 'int8',
-      make: async (batch, x) => {
-        const it = Interpreter.prepare(int8Graph(q, batch), { rounding: HEADLINE, int8Backend: 'wasm' });
-        let last: Float32Array = new Float32Array(0);
-        return { run: () => void (last = it.run([x]).outputs[0] as Float32Array), read: () => last };
-      },
-    },
-    ...(['xnnpack', 'double-rounding', 'single-rounding'] as RoundingMode[]).map((rounding): EngineDef => ({
-      key: rounding === HEADLINE ? 'quantlab-int8-wasm' : `quantlab-int8-wasm-${rounding}`,
-      label: `QuantLab WASM int8 engine (${rounding}; bench pipeline)`,
+    ...ROUNDINGS.map((rounding): EngineDef => ({
+      key: int8Key(rounding),
+      label: `QuantLab interpreter int8, WASM engine (${rounding})`,
       precision: 'int8',
       batch1Only: rounding !== HEADLINE,
       make: async (batch, x) => {
-        const engine = createInt8Engine({ backend: 'wasm-simd128' });
-        const m = new EngineInt8Net(engine, q, rounding, batch);
+        const it = Interpreter.prepare(int8Graph(q, batch), { rounding, int8Backend: 'wasm' });
+        let last: Float32Array = new Float32Array(0);
+        return { run: () => void (last = it.run([x]).outputs[0] as Float32Array), read: () => last };
+      },
+    })),
+    {
+      key: 'quantlab-int8-engine-only', label: `QuantLab WASM engine alone, no interpreter (${HEADLINE})`, precision: 'int8',
+      make: async (batch, x) => {
+        const m = new EngineInt8Net(createInt8Engine({ backend: 'wasm-simd128' }), q, HEADLINE, batch);
         m.input.set(x);
         return { run: () => m.run(), read: () => m.output.slice() };
       },
-    })),
+    },
   ];
   // what ORT actually runs after its graph optimizations
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'quantlab-bench-'));
@@ -160,8 +164,8 @@ interface Check {
   maxAbsVsFloat: number;
   /** share of images whose top-1 class equals the float interpreter's. */
   top1AgreementVsFloat: number;
-  /** QuantLab WASM engine only: output codes differing from the interpreter's int8 kernels, same rounding. */
-  codesDifferingFromInterpreter?: number;
+  /** QuantLab int8 rows: outputs differing from the interpreter on its TypeScript int8 kernels, same rounding (16 images). */
+  differingFromTsKernels?: number;
 }
 
 async function checks(net: NetSpec, defs: EngineDef[], count: number): Promise<Record<string, Check>> {
@@ -189,14 +193,16 @@ async function checks(net: NetSpec, defs: EngineDef[], count: number): Promise<R
     for (let i = 0; i < count; i++) if (argmax(o, i) === argmax(ref, i)) agree++;
     result[d.key] = { maxAbsVsFloat: maxAbs, top1AgreementVsFloat: agree / count };
   }
-  // the engine pipeline against the interpreter's int8 kernels, per rounding mode
+  // every WASM-engine row against the interpreter on its TypeScript int8 kernels, same rounding
   const q = quantizeNet(net, 16);
-  for (const rounding of ['xnnpack', 'double-rounding', 'single-rounding'] as RoundingMode[]) {
-    const key = rounding === HEADLINE ? 'quantlab-int8-wasm' : `quantlab-int8-wasm-${rounding}`;
-    const interp = Interpreter.prepare(int8Graph(q, count), { rounding }).run([x]).outputs[0] as Float32Array;
-    let differ = 0;
-    for (let i = 0; i < interp.length; i++) if (interp[i] !== outs[key][i]) differ++;
-    result[key].codesDifferingFromInterpreter = differ;
+  for (const rounding of ROUNDINGS) {
+    const ts = Interpreter.prepare(int8Graph(q, count), { rounding, int8Backend: 'typescript' }).run([x]).outputs[0] as Float32Array;
+    const keys = rounding === HEADLINE ? [int8Key(rounding), 'quantlab-int8-engine-only'] : [int8Key(rounding)];
+    for (const key of keys) {
+      let differ = 0;
+      for (let i = 0; i < ts.length; i++) if (ts[i] !== outs[key][i]) differ++;
+      result[key].differingFromTsKernels = differ;
+    }
   }
   return result;
 }
@@ -207,19 +213,20 @@ interface NetResult {
   batch64: Record<string, { imagesPerSecond: number; imagesPerCpuSecond: number }>;
   ratiosBatch1: Record<string, number>;
   ratiosBatch64: Record<string, number>;
-  /** Batch 1 ratios of each rounding mode's WASM pipeline. */
+  /** Batch 1 ratios of the interpreter on the engine in each rounding mode. */
   ratiosBatch1ByRounding: Record<string, Record<string, number>>;
   checks: Record<string, Check>;
   ortOptimizedOps: Record<string, Record<string, number>>;
 }
 
-const RATIO_PAIRS: [string, string, string][] = [
-  ['quantlabVsOrtInt8', 'quantlab-int8-wasm', 'ort-int8'],
-  ['quantlabVsOrtU8S8', 'quantlab-int8-wasm', 'ort-u8s8'],
-  ['quantlabVsTfjsWasm', 'quantlab-int8-wasm', 'tfjs-wasm'],
-  ['quantlabVsOrtFloat32', 'quantlab-int8-wasm', 'ort-float32'],
-  ['quantlabVsQuantlabFloat32', 'quantlab-int8-wasm', 'quantlab-float32'],
-  ['quantlabVsInterpreterInt8', 'quantlab-int8-wasm', 'quantlab-int8-interpreter'],
+const RATIO_PAIRS: [string, string][] = [
+  ['quantlabVsOrtInt8', 'ort-int8'],
+  ['quantlabVsOrtU8S8', 'ort-u8s8'],
+  ['quantlabVsTfjsWasm', 'tfjs-wasm'],
+  ['quantlabVsOrtFloat32', 'ort-float32'],
+  ['quantlabVsQuantlabFloat32', 'quantlab-float32'],
+  ['quantlabVsTsKernels', 'quantlab-int8-ts'],
+  ['quantlabVsEngineOnly', 'quantlab-int8-engine-only'],
 ];
 
 async function timeAt(net: NetSpec, defs: EngineDef[], batch: number): Promise<Map<string, Figures>> {
@@ -242,12 +249,9 @@ async function timeAt(net: NetSpec, defs: EngineDef[], batch: number): Promise<M
   return figures;
 }
 
-function ratios(f: Map<string, Figures>, quantlabKey = 'quantlab-int8-wasm'): Record<string, number> {
+function ratios(f: Map<string, Figures>, quantlabKey = int8Key(HEADLINE)): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [k, a, b] of RATIO_PAIRS) {
-    const q = a === 'quantlab-int8-wasm' ? quantlabKey : a;
-    if (f.has(q) && f.has(b)) out[k] = roundRatio(f.get(q)!, f.get(b)!);
-  }
+  for (const [k, b] of RATIO_PAIRS) if (f.has(quantlabKey) && f.has(b)) out[k] = roundRatio(f.get(quantlabKey)!, f.get(b)!);
   return out;
 }
 
@@ -261,9 +265,7 @@ async function benchNet(net: NetSpec): Promise<NetResult> {
   log('   timing batch 64…');
   const b64 = await timeAt(net, defs, 64);
   const fig = (m: Map<string, Figures>) => Object.fromEntries([...m].map(([k, f]) => [k, { imagesPerSecond: f.perSecond, imagesPerCpuSecond: f.perCpuSecond }]));
-  const byRounding = Object.fromEntries(
-    (['xnnpack', 'double-rounding', 'single-rounding'] as RoundingMode[]).map((m) => [m, ratios(b1, m === HEADLINE ? 'quantlab-int8-wasm' : `quantlab-int8-wasm-${m}`)]),
-  );
+  const byRounding = Object.fromEntries(ROUNDINGS.map((m) => [m, ratios(b1, int8Key(m))]));
   const res: NetResult = { name: net.name, batch1: fig(b1), batch64: fig(b64), ratiosBatch1: ratios(b1), ratiosBatch64: ratios(b64), ratiosBatch1ByRounding: byRounding, checks: chk, ortOptimizedOps: ortOps };
   if (!JSON_OUT) printNet(res, defs);
   return res;
@@ -286,11 +288,11 @@ function printNet(r: NetResult, defs: EngineDef[]): void {
   console.log(`\n### ${r.name} (1 thread; medians of interleaved rounds)\n`);
   console.log([line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'));
   const rb = (x: Record<string, number>) => Object.entries(x).map(([k, v]) => `${k} ${v.toFixed(2)}×`).join(', ');
-  console.log(`\nratios batch 1 (QuantLab WASM int8 ÷ other): ${rb(r.ratiosBatch1)}`);
+  console.log(`\nratios batch 1 (QuantLab int8 ÷ other): ${rb(r.ratiosBatch1)}`);
   console.log(`ratios batch 64: ${rb(r.ratiosBatch64)}`);
-  for (const [m, x] of Object.entries(r.ratiosBatch1ByRounding)) if (m !== HEADLINE) console.log(`ratios batch 1, ${m} pipeline: ${rb(x)}`);
-  const exact = ['quantlab-int8-wasm', 'quantlab-int8-wasm-double-rounding', 'quantlab-int8-wasm-single-rounding'].map((k) => `${k}: ${r.checks[k].codesDifferingFromInterpreter}`).join(', ');
-  console.log(`WASM engine vs interpreter int8 kernels, outputs differing (16 images): ${exact}`);
+  for (const [m, x] of Object.entries(r.ratiosBatch1ByRounding)) if (m !== HEADLINE) console.log(`ratios batch 1, ${m}: ${rb(x)}`);
+  const exact = [...ROUNDINGS.map(int8Key), 'quantlab-int8-engine-only'].map((k) => `${k}: ${r.checks[k].differingFromTsKernels}`).join(', ');
+  console.log(`outputs differing from the interpreter on its TypeScript int8 kernels (16 images): ${exact}`);
   console.log(`ORT ran: ${Object.entries(r.ortOptimizedOps).map(([k, v]) => `${k}: ${Object.entries(v).map(([op, n]) => `${op}×${n}`).join(' ')}`).join(' | ')}`);
 }
 
@@ -314,14 +316,14 @@ async function main(): Promise<void> {
       onnxruntime: ort.env.versions?.common ?? 'unknown', tfjsThreads: tfjsThreads(), loadAverageBefore: loadBefore, loadAverageAfter: os.loadavg(),
     },
     headlineRounding: HEADLINE,
-    pipeline: 'quantlab-int8-wasm = bench/engine-net.ts calling src/core/runtime/wasm directly (not the interpreter)',
+    headline: 'quantlab-int8 = the QuantLab interpreter (src/core/runtime/interpreter.ts) with its int8 kernels on the WASM SIMD128 engine',
     ratios: mobilenet ? { quantlabVsOrtInt8: mobilenet.ratiosBatch1.quantlabVsOrtInt8, quantlabVsOrtU8S8: mobilenet.ratiosBatch1.quantlabVsOrtU8S8, quantlabVsTfjsWasm: mobilenet.ratiosBatch1.quantlabVsTfjsWasm } : null,
     nets: results,
     ...(gemm ? { gemm } : {}),
   };
   if (JSON_OUT) console.log(JSON.stringify(summary, null, 2));
   else {
-    console.log(`\nMobileNet, batch 1, QuantLab WASM int8 (${HEADLINE}) vs: ${JSON.stringify(summary.ratios)}`);
+    console.log(`\nMobileNet, batch 1, QuantLab int8 interpreter (${HEADLINE}) vs: ${JSON.stringify(summary.ratios)}`);
     console.log(`machine: ${summary.machine.cpu}, ${summary.machine.logicalCpus} logical CPUs, Node ${summary.machine.node}; load average ${loadBefore.map((v) => v.toFixed(1)).join('/')} → ${summary.machine.loadAverageAfter.map((v) => v.toFixed(1)).join('/')}`);
   }
 }
