@@ -1,17 +1,22 @@
 /**
  * Batch evaluation over worker_threads: one model copy (one Interpreter) per worker, samples
- * split into contiguous ranges, outputs returned in sample order. The eval and quantize jobs use
- * it for large sample counts (PARALLEL_MIN_SAMPLES); core stays free of worker code (layering).
+ * handed out in contiguous chunks, outputs consumed in sample order. The eval and quantize jobs
+ * use it for large sample counts (PARALLEL_MIN_SAMPLES); core stays free of worker code
+ * (layering).
  *
  * Flow: the caller fills a chunk of inputs (samples back to back, in the model input's dtype)
- * on its own thread; the chunk is cut into one range per worker and transferred (no copy);
- * each worker runs its range sample by sample (batch 1, exactly the serial computation) and
- * transfers the outputs back; the caller consumes them in order while the next chunk is
- * already being filled. Results are therefore identical to a serial loop over the same
- * interpreter options, whatever the worker count.
+ * on its own thread and transfers it (no copy) to an idle worker, which runs it sample by
+ * sample (batch 1, exactly the serial computation) and transfers the outputs back. When the
+ * caller passes its own interpreter (`local`), the calling thread evaluates chunks too: while
+ * the workers start (their threads, module loading, interpreter prepare and the JIT's warm-up
+ * cost about as much as the whole evaluation of a small model) and between their answers. On
+ * a machine with N cores that is N − 1 workers and the calling thread. Chunks shrink as the
+ * end nears (each about half of an equal share of what is left), so every thread finishes
+ * about together. Results are consumed strictly in sample order, so they are identical to a
+ * serial loop over the same interpreter options, whatever the thread count or chunking.
  *
  *   const r = await evaluateInParallel({ model: { bytes }, rounding, inputShape: [1, 28, 28, 1], inputDtype: 'int8', count,
- *     fill: (start, end, into) => …, consume: (start, end, outputs) => … });
+ *     local: interpreter, fill: (start, end, into) => …, consume: (start, end, outputs) => … });
  *
  * The worker script is `parallel-eval-worker.js` beside the bundle (electron-vite input) or,
  * from source, `parallel-eval-entry.mjs` (registers tsx, then loads the TypeScript worker).
@@ -31,6 +36,12 @@ import type { FromEvalWorker, ToEvalWorker } from './parallel-eval-protocol';
 /** Below this many samples the jobs evaluate serially (worker start-up costs more than it saves). */
 export const PARALLEL_MIN_SAMPLES = 1000;
 
+/** What the calling thread evaluates with: an Interpreter prepared exactly as the workers' (same graph, rounding, input shape, int8 backend). */
+export interface LocalEvaluator {
+  run(inputs: readonly TensorData[]): { outputs: TensorData[] };
+  readonly outputs: readonly { dtype: DType; shape: readonly number[] }[];
+}
+
 export interface ParallelEvalOptions {
   /** The model: .tflite bytes (read in each worker) or an IR graph (structured-cloned to each worker). */
   model: { bytes: Uint8Array } | { graph: Graph };
@@ -41,29 +52,35 @@ export interface ParallelEvalOptions {
   inputDtype: DType;
   int8Backend?: InterpreterInt8Backend;
   count: number;
-  /** Writes samples [start, end) back to back into `into` (length (end − start) × per-sample size). */
+  /** Writes samples [start, end) back to back into `into` (length (end − start) × per-sample size). Called in sample order. */
   fill: (start: number, end: number, into: TensorData) => void;
   /** Receives the outputs of samples [start, end), per graph output (end − start) × output size, in order. */
   consume: (start: number, end: number, outputs: TensorData[]) => void | Promise<void>;
-  /** Worker count (default os.availableParallelism(), at most one per `minSamplesPerWorker`). */
-  workers?: number;
+  /** The calling thread's own interpreter (see LocalEvaluator): it then evaluates chunks too. */
+  local?: LocalEvaluator;
   /**
-   * Most samples per chunk handed out at once (default 4,096). Chunks start at 8 per worker and
-   * grow to about a quarter second of work each, so progress and cancellation stay prompt for
-   * slow models and the per-chunk overhead stays small for fast ones.
+   * Worker threads (default os.availableParallelism(), less one when `local` is given, at
+   * least 1; never more than `count`).
    */
+  workers?: number;
+  /** Most samples per chunk handed out at once (default 4,096). */
   chunkSamples?: number;
-  /** Called after each chunk; may throw to stop (the workers are then terminated). */
+  /** Called after each chunk is consumed; may throw to stop (the workers are then terminated). */
   onChunk?: (done: number, total: number) => void | Promise<void>;
 }
 
 export interface ParallelEvalResult {
+  /** Worker threads started. */
   workers: number;
+  /** Threads that evaluated samples: the workers, plus the calling thread when `local` was given. */
+  threads: number;
+  /** Samples the calling thread evaluated (0 without `local`). */
+  localSamples: number;
   /** Σ over samples of the interpreter's run time (ms), as a serial loop would measure it. */
   runMs: number;
   /** Wall time of the evaluation, worker start-up included (ms). */
   wallMs: number;
-  /** Wall time of starting the workers and preparing their interpreters (ms). */
+  /** Wall time until the first worker was ready (its thread started and its interpreter prepared), ms. */
   startMs: number;
 }
 
@@ -151,65 +168,122 @@ function failure(m: Extract<FromEvalWorker, { type: 'failed' }>): Error {
   return m.userError ? new UserError(m.kind ?? 'bad-model', m.message) : new Error(m.message);
 }
 
-/** Evaluates `count` samples across worker threads; see the file comment. */
+/** A target of about this much work per chunk keeps progress and cancellation prompt. */
+const WORKER_CHUNK_MS = 120;
+/** The calling thread works in short chunks so it hands the workers their next chunk promptly. */
+const LOCAL_CHUNK_MS = 8;
+
+interface Done {
+  start: number;
+  end: number;
+  outs: TensorData[];
+}
+
+/** Evaluates `count` samples across worker threads (and the calling thread); see the file comment. */
 export async function evaluateInParallel(o: ParallelEvalOptions): Promise<ParallelEvalResult> {
   const t0 = performance.now();
   const perSample = o.inputShape.reduce((a, b) => a * b, 1);
-  const want = o.workers ?? os.availableParallelism();
+  const want = o.workers ?? Math.max(1, os.availableParallelism() - (o.local ? 1 : 0));
   const n = Math.max(1, Math.min(want, o.count));
   const data = { model: o.model, rounding: o.rounding, inputShape: [...o.inputShape], int8Backend: o.int8Backend ?? 'auto' };
   const url = await workerUrl();
   const workers = Array.from({ length: n }, () => new EvalWorker(url, data));
+  const maxChunk = Math.max(1, o.chunkSamples ?? 4096);
+  let outputs: OutputInfo[] | null = o.local ? o.local.outputs.map((t) => ({ dtype: t.dtype, size: t.shape.reduce((a, b) => a * b, 1) })) : null;
+  let startMs = Number.NaN;
+  let runMs = 0;
+  let localSamples = 0;
+  /** Latest estimate of one sample's run time (ms), from whichever thread measured last. */
+  let msPerSample = Number.NaN;
+  let next = 0;
+  let consumed = 0;
+  const finished = new Map<number, Done>();
+  let failure: unknown = null;
+  const state = workers.map(() => ({ ready: false, busy: null as Promise<void> | null }));
+  const readiness = workers.map((w, k) =>
+    w.next().then(
+      (m) => {
+        if (m.type !== 'ready') throw new Error(`An evaluation worker answered '${m.type}' before it was ready.`);
+        outputs ??= m.outputs as OutputInfo[];
+        if (Number.isNaN(startMs)) startMs = performance.now() - t0;
+        state[k].ready = true;
+      },
+      (e: unknown) => {
+        failure ??= e;
+      },
+    ),
+  );
+  const participants = n + (o.local ? 1 : 0);
+  /** About half an equal share of what is left, within [1, cap]. */
+  const chunkOf = (targetMs: number): number => {
+    const share = Math.ceil((o.count - next) / (2 * participants));
+    const byTime = Number.isNaN(msPerSample) ? 16 : Math.max(1, Math.round(targetMs / Math.max(msPerSample, 1e-4)));
+    return Math.max(1, Math.min(maxChunk, share, byTime, o.count - next));
+  };
+  const fillChunk = (start: number, end: number): TensorData => {
+    const input = allocTyped(o.inputDtype, (end - start) * perSample);
+    o.fill(start, end, input);
+    return input;
+  };
+  const dispatch = (k: number): void => {
+    const start = next;
+    const end = start + chunkOf(WORKER_CHUNK_MS);
+    next = end;
+    const input = fillChunk(start, end);
+    const reply = workers[k].next();
+    workers[k].send({ type: 'run', count: end - start, input }, [input.buffer as ArrayBuffer]);
+    state[k].busy = reply.then(
+      (m) => {
+        if (m.type !== 'done') throw new Error(`An evaluation worker answered '${m.type}' to a run.`);
+        runMs += m.runMs;
+        msPerSample = m.runMs / (end - start);
+        finished.set(start, { start, end, outs: m.outputs });
+        state[k].busy = null;
+      },
+    ).catch((e: unknown) => {
+      failure ??= e;
+    });
+  };
+  const runLocal = (local: LocalEvaluator): void => {
+    const start = next;
+    const end = start + chunkOf(LOCAL_CHUNK_MS);
+    next = end;
+    const input = fillChunk(start, end);
+    const outs = outputs!.map((info) => allocTyped(info.dtype, (end - start) * info.size));
+    const tStart = performance.now();
+    for (let i = start; i < end; i++) {
+      const got = local.run([input.subarray((i - start) * perSample, (i - start + 1) * perSample) as TensorData]).outputs;
+      got.forEach((d, j) => (outs[j] as Float32Array).set(d as Float32Array, (i - start) * outputs![j].size));
+    }
+    const ms = performance.now() - tStart;
+    runMs += ms;
+    msPerSample = ms / (end - start);
+    localSamples += end - start;
+    finished.set(start, { start, end, outs });
+  };
   try {
-    const ready = await Promise.all(workers.map((w) => w.next()));
-    const outputs = (ready[0] as Extract<FromEvalWorker, { type: 'ready' }>).outputs as OutputInfo[];
-    const startMs = performance.now() - t0;
-    const maxChunk = Math.max(n, o.chunkSamples ?? 4096);
-    const minChunk = Math.min(maxChunk, 8 * n);
-    let chunk = minChunk;
-    let lastDispatch = performance.now();
-    let runMs = 0;
-    // dispatch chunk [start, end): per worker a contiguous range, inputs transferred
-    const dispatch = (start: number, end: number): Promise<{ start: number; end: number; outs: TensorData[] }> => {
-      const input = allocTyped(o.inputDtype, (end - start) * perSample);
-      o.fill(start, end, input);
-      const total = end - start;
-      const ranges = workers.map((_, k) => [Math.floor((k * total) / n), Math.floor(((k + 1) * total) / n)]);
-      const answers = workers.map((w, k) => {
-        const [a, b] = ranges[k];
-        const slice = input.slice(a * perSample, b * perSample);
-        const reply = w.next();
-        w.send({ type: 'run', count: b - a, input: slice }, [slice.buffer as ArrayBuffer]);
-        return reply;
-      });
-      return Promise.all(answers).then((replies) => {
-        const outs = outputs.map((info) => allocTyped(info.dtype, total * info.size));
-        replies.forEach((m, k) => {
-          if (m.type !== 'done') throw new Error(`An evaluation worker answered '${m.type}' to a run.`);
-          runMs += m.runMs;
-          m.outputs.forEach((d, j) => (outs[j] as Float32Array).set(d as Float32Array, ranges[k][0] * outputs[j].size));
-        });
-        return { start, end, outs };
-      });
-    };
-    let inFlight = o.count > 0 ? dispatch(0, Math.min(chunk, o.count)) : null;
-    while (inFlight) {
-      const done = await inFlight;
-      const now = performance.now();
-      const msPerSample = (now - lastDispatch) / (done.end - done.start);
-      lastDispatch = now;
-      chunk = Math.max(minChunk, Math.min(maxChunk, Math.round(250 / Math.max(msPerSample, 1e-3))));
-      // fill and dispatch the next chunk before consuming this one: workers stay busy
-      inFlight = done.end < o.count ? dispatch(done.end, Math.min(done.end + chunk, o.count)) : null;
-      try {
-        await o.consume(done.start, done.end, done.outs);
-        await o.onChunk?.(done.end, o.count);
-      } catch (e) {
-        inFlight?.catch(() => undefined);
-        throw e;
+    while (consumed < o.count) {
+      if (failure) throw failure;
+      for (let k = 0; k < n; k++) if (state[k].ready && !state[k].busy && next < o.count) dispatch(k);
+      if (o.local && next < o.count) {
+        runLocal(o.local);
+        // let the workers' messages in before the next local chunk
+        await new Promise((res) => setImmediate(res));
+      } else if (!finished.has(consumed)) {
+        const waits = [...state.map((st) => st.busy).filter((b): b is Promise<void> => b !== null), ...readiness.filter((_, k) => !state[k].ready)];
+        if (waits.length === 0) throw new Error(`The evaluation stalled at sample ${consumed} of ${o.count}.`);
+        await Promise.race(waits);
+      }
+      if (failure) throw failure;
+      // consume what is finished, strictly in order
+      for (let d = finished.get(consumed); d; d = finished.get(consumed)) {
+        finished.delete(consumed);
+        consumed = d.end;
+        await o.consume(d.start, d.end, d.outs);
+        await o.onChunk?.(d.end, o.count);
       }
     }
-    return { workers: n, runMs, wallMs: performance.now() - t0, startMs };
+    return { workers: n, threads: participants, localSamples, runMs, wallMs: performance.now() - t0, startMs: Number.isNaN(startMs) ? performance.now() - t0 : startMs };
   } finally {
     await Promise.all(workers.map((w) => w.close()));
   }

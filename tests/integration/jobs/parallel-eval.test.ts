@@ -55,6 +55,23 @@ describe('evaluateInParallel', () => {
     }, 60_000);
   }
 
+  it('with the calling thread evaluating too (local): the same outputs, in order, whoever ran which chunk', async () => {
+    const x = await digits();
+    const graph = floatGraph(mnistNet(4));
+    const want = serial(graph, x);
+    const bytes = writeTflite({ format: 'tflite', subgraphs: [graph], description: 'mnist' });
+    for (const [workers, chunkSamples] of [[1, 40], [2, 4096]] as const) {
+      const local = Interpreter.prepare(graph, { rounding: 'xnnpack', inputShapes: [[1, 28, 28, 1]] });
+      const got = await evaluateSamples({ model: { bytes }, rounding: 'xnnpack', inputShape: [1, 28, 28, 1], inputDtype: 'float32', count: COUNT, inputs: x, workers, chunkSamples, local });
+      expect(got.workers).toBe(workers);
+      expect(got.threads).toBe(workers + 1);
+      expect(got.localSamples).toBeGreaterThan(0);
+      expect(got.localSamples).toBeLessThanOrEqual(COUNT);
+      expect(Array.from(got.argmax)).toEqual(Array.from(want.argmax));
+      expect(Array.from(got.outputs[0] as Float32Array)).toEqual(want.outputs);
+    }
+  }, 60_000);
+
   it('a model the runtime refuses fails with the user error, and the workers are gone', async () => {
     const bad = { bytes: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]) };
     await expect(
@@ -105,8 +122,8 @@ describe('the eval job spreads ≥ 1,000 samples over workers', () => {
       };
       const parallel = await run();
       const serial = await run(file);
-      expect(parallel.logs.join('\n')).toMatch(/on \d+ worker threads/);
-      expect(serial.logs.join('\n')).not.toMatch(/worker threads/);
+      expect(parallel.logs.join('\n')).toMatch(/on \d+ threads \(\d+ worker thread/);
+      expect(serial.logs.join('\n')).not.toMatch(/worker thread/);
       expect(Array.from(parallel.predictions)).toEqual(Array.from(serial.predictions));
       const summary = (r: typeof parallel) => r.result.summary as Record<string, unknown>;
       expect(summary(parallel).accuracy).toBe(summary(serial).accuracy);

@@ -186,7 +186,9 @@ export async function evalJob(ctx: JobContext<EvalParams>): Promise<JobResult> {
   // The dataset hash (Dataset.hash()) is computed in the same pass as the evaluation.
   const hasher = new DatasetHasher(ds);
   let runMs = 0;
-  let workers = 1;
+  let workers = 0;
+  let threads = 1;
+  let threadNote = '';
   const evalStart = performance.now();
   /** Everything recorded about sample i from its outputs (argmax, accuracy, output statistics). */
   const account = (i: number, outputs: readonly TensorData[]): Float64Array[] => {
@@ -205,14 +207,14 @@ export async function evalJob(ctx: JobContext<EvalParams>): Promise<JobResult> {
     }
     return values;
   };
-  // Many samples and no reference model: one interpreter per worker thread (parallel-eval.ts),
-  // the same outputs as the serial loop below, in order.
+  // Many samples and no reference model: one interpreter per worker thread, and this thread's
+  // own interpreter beside them (parallel-eval.ts); the same outputs as the serial loop below, in order.
   const parallel = !refInterpreter && count >= PARALLEL_MIN_SAMPLES;
   if (parallel) {
     const sizes = interpreter.outputs.map((o) => o.shape.reduce((a, b) => a * b, 1));
     ctx.progress('evaluating', 0, count);
     const r = await evaluateInParallel({
-      model: { bytes: model.bytes }, rounding, inputShape: interpreter.inputs[0].shape, inputDtype: input.dtype, count,
+      model: { bytes: model.bytes }, rounding, inputShape: interpreter.inputs[0].shape, inputDtype: input.dtype, count, local: interpreter,
       fill: (start, end, into) => {
         for (let i = start; i < end; i++) {
           ds.sample(i, sample);
@@ -231,6 +233,8 @@ export async function evalJob(ctx: JobContext<EvalParams>): Promise<JobResult> {
     });
     runMs = r.runMs;
     workers = r.workers;
+    threads = r.threads;
+    threadNote = `${r.threads} threads (${r.workers} worker thread${r.workers === 1 ? '' : 's'} and this one, which took ${r.localSamples} samples; the first worker was ready after ${r.startMs.toFixed(0)} ms)`;
   }
   for (let i = 0; i < count && !parallel; i++) {
     ctx.throwIfCancelled();
@@ -266,7 +270,7 @@ export async function evalJob(ctx: JobContext<EvalParams>): Promise<JobResult> {
   const evalWallMs = performance.now() - evalStart;
   const metrics = [
     { name: 'latency', context: `desktop-${precision}`, value: msPerSample, unit: 'ms' },
-    // serial: samples per second of run time; parallel: samples per second of wall time over all workers
+    // serial: samples per second of run time; parallel: samples per second of wall time over all threads
     { name: 'throughput', context: `desktop-${precision}`, value: parallel ? (count / evalWallMs) * 1000 : (count / runMs) * 1000, unit: 'img/s' },
     { name: 'output-mean', context: precision, value: outSum / outCount, unit: '' },
     { name: 'output-rms', context: precision, value: Math.sqrt(outSumSq / outCount), unit: '' },
@@ -286,7 +290,7 @@ export async function evalJob(ctx: JobContext<EvalParams>): Promise<JobResult> {
     }
   }
   ctx.log('info', parallel
-    ? `Evaluated ${count} samples of ${ds.spec} in ${evalWallMs.toFixed(0)} ms on ${workers} worker threads (${runMs.toFixed(0)} ms of run time; ${precision}, rounding ${rounding}).`
+    ? `Evaluated ${count} samples of ${ds.spec} in ${evalWallMs.toFixed(0)} ms on ${threadNote} (${runMs.toFixed(0)} ms of run time; ${precision}, rounding ${rounding}).`
     : `Evaluated ${count} samples of ${ds.spec} in ${runMs.toFixed(0)} ms (${precision}, rounding ${rounding}).`);
   const artifacts = [
     { ...stored, role: 'model', name: path.basename(p.modelPath) },
@@ -300,7 +304,9 @@ export async function evalJob(ctx: JobContext<EvalParams>): Promise<JobResult> {
       accuracyPercent: accuracy === null ? null : 100 * accuracy,
       msPerSample,
       latencyMs: msPerSample,
+      /** Worker threads used (0: the serial loop), and threads that evaluated samples (workers + this one). */
       workers,
+      threads,
       precision,
       rounding,
       data: ds.spec,

@@ -73,10 +73,10 @@ export async function evaluateGraph(graph: Graph, ds: Dataset, rounding: Roundin
     }
   };
   if (ds.count >= PARALLEL_MIN_SAMPLES) {
-    // one interpreter per worker thread (parallel-eval.ts): the serial loop's predictions, in order
+    // one interpreter per worker thread and this thread's own (parallel-eval.ts): the serial loop's predictions, in order
     const classes = interp.outputs[0].shape.reduce((a, b) => a * b, 1);
     const r = await evaluateInParallel({
-      model: { graph }, rounding, inputShape: interp.inputs[0].shape, inputDtype: q ? input.dtype : 'float32', count: ds.count,
+      model: { graph }, rounding, inputShape: interp.inputs[0].shape, inputDtype: q ? input.dtype : 'float32', count: ds.count, local: interp,
       fill: (start, end, into) => {
         for (let i = start; i < end; i++) {
           ds.sample(i, x);
