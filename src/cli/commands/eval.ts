@@ -1,11 +1,12 @@
 /**
- * `quantlab eval MODEL --data SPEC [--rounding double|single|xnnpack] [--reference FLOAT_MODEL] [--json]`:
+ * `quantlab eval MODEL --data SPEC [--rounding double|single|xnnpack] [--reference FLOAT_MODEL] [--threads N] [--json]`:
  * runs a float or integer .tflite model over a dataset in the QuantLab runtime, as a job recorded
  * in the workspace. Labelled data gives top-1 accuracy; `--reference` gives each output's fidelity
  * (SQNR, cosine, max abs error) against a float model, for any data.
  */
 import type { Command } from 'commander';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseDatasetSpec } from '../../core/data/dataset';
 import { UserError } from '../../core/errors';
@@ -13,7 +14,7 @@ import { readTflite } from '../../core/formats/tflite/reader';
 import type { RoundingMode } from '../../core/runtime/kernel';
 import type { EvalParams } from '../../main/jobs/kinds/eval';
 import type { CliContext } from '../context';
-import { addDatasetOptions, finiteNumber, preprocessFrom } from '../options';
+import { addDatasetOptions, finiteNumber, positiveInt, preprocessFrom } from '../options';
 import type { DatasetFlags } from '../options';
 import { runJobFromCli } from '../jobs';
 import { parseRounding, ROUNDING_HELP } from '../rounding';
@@ -36,6 +37,7 @@ interface EvalOptions extends DatasetFlags {
   reference?: string;
   inputScale?: number;
   name?: string;
+  threads?: number;
 }
 
 interface FidelityRow {
@@ -60,6 +62,7 @@ export function registerEval(program: Command, context: () => CliContext): void 
     .option('--reference <float-model>', 'float .tflite model to compare every output against (SQNR, cosine, max abs error)')
     .option('--input-scale <x>', 'multiply inputs by this on top of the preprocessing (e.g. 255 for models trained on raw pixels)', finiteNumber)
     .option('--name <name>', 'experiment name')
+    .option('--threads <n>', `threads that evaluate, this one included (default: all ${os.availableParallelism()} cores; 1 = one thread)`, positiveInt)
     .action(async (model: string, opts: EvalOptions) => {
       const ctx = context();
       // Bad input is refused before anything is recorded: the spec must parse, the models must read.
@@ -76,6 +79,7 @@ export function registerEval(program: Command, context: () => CliContext): void 
         ...(preprocess ? { preprocess } : {}),
         ...(opts.inputScale !== undefined ? { inputScale: opts.inputScale } : {}),
         ...(referencePath ? { referencePath } : {}),
+        ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
       };
       const { experimentId, result } = await runJobFromCli(ctx, {
         kind: 'eval',
@@ -89,10 +93,10 @@ export function registerEval(program: Command, context: () => CliContext): void 
         ctx.printJson({ experimentId, ...result.summary, metrics: result.metrics });
         return;
       }
-      const s = result.summary as { samples: number; accuracy: number | null; msPerSample: number; precision: string; rounding: string; dataDescription: string; outputs?: FidelityRow[] };
+      const s = result.summary as { samples: number; accuracy: number | null; msPerSample: number; precision: string; rounding: string; dataDescription: string; outputs?: FidelityRow[]; wallMs: number; threads: number };
       ctx.print(`${s.dataDescription}`);
       ctx.print(
-        `${s.samples} samples${s.accuracy !== null ? `, top-1 ${(100 * s.accuracy).toFixed(2)}%` : ''}, ${s.msPerSample.toFixed(2)} ms/sample (${s.precision}, QuantLab runtime, rounding ${s.rounding})`,
+        `${s.samples} samples${s.accuracy !== null ? `, top-1 ${(100 * s.accuracy).toFixed(2)}%` : ''}, ${s.msPerSample.toFixed(2)} ms/sample, ${(s.wallMs / 1000).toFixed(2)} s on ${s.threads} thread${s.threads === 1 ? '' : 's'} (${s.precision}, QuantLab runtime, rounding ${s.rounding})`,
       );
       for (const o of s.outputs ?? []) {
         ctx.print(`  ${o.name}: SQNR ${o.sqnrDb === null ? 'exact' : `${o.sqnrDb.toFixed(2)} dB`}, cosine ${o.cosine.toFixed(6)}, max |error| ${o.maxAbsError.toPrecision(4)}`);

@@ -1,8 +1,11 @@
 /** Messages between `evaluateInParallel` (parallel-eval.ts) and its workers (parallel-eval-worker.ts). */
 import type { DType, TensorData } from '../../core/ir/types';
 
-/** Main → worker: run `count` samples laid out back to back in `input`. */
-export type ToEvalWorker = { type: 'run'; count: number; input: TensorData };
+export type ToEvalWorker =
+  /** Main → worker: prepare an interpreter for this input shape (batch 1); answered by 'ready'. */
+  | { type: 'prepare'; inputShape: number[] }
+  /** Main → worker: run `count` samples laid out back to back in `input`; answered by 'done'. */
+  | { type: 'run'; count: number; input: TensorData };
 
 export type FromEvalWorker =
   /** The interpreter is prepared; per graph output its dtype and values per sample. */

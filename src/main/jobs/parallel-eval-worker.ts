@@ -1,6 +1,7 @@
 /**
- * One evaluation worker (parallel-eval.ts): prepares its own Interpreter for the model, then
- * answers each 'run' with the outputs of its samples, run one by one at batch 1.
+ * One evaluation worker (parallel-eval.ts): reads the model when it starts, prepares its own
+ * Interpreter on 'prepare', then answers each 'run' with the outputs of its samples, run one by
+ * one at batch 1.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { isUserError } from '../../core/errors';
@@ -14,7 +15,7 @@ import type { FromEvalWorker, ToEvalWorker } from './parallel-eval-protocol';
 
 const port = parentPort;
 if (!port) throw new Error('jobs/parallel-eval-worker.ts must run as a worker thread.');
-const data = workerData as { model: { bytes: Uint8Array } | { graph: Graph }; rounding: RoundingMode; inputShape: number[]; int8Backend: InterpreterInt8Backend };
+const data = workerData as { model: { bytes: Uint8Array } | { graph: Graph }; rounding: RoundingMode; int8Backend: InterpreterInt8Backend };
 const post = (m: FromEvalWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
 function fail(e: unknown): void {
@@ -22,18 +23,35 @@ function fail(e: unknown): void {
   post({ type: 'failed', message: err.message ?? String(e), userError: isUserError(e), kind: isUserError(e) ? e.code : undefined });
 }
 
-let interpreter: Interpreter | null = null;
+// The model is read as soon as the thread starts (the pool starts ahead of the evaluation);
+// an unreadable model is reported at the first 'prepare'.
+let graph: Graph | null = null;
+let readError: unknown = null;
 try {
-  const graph = 'graph' in data.model ? data.model.graph : readTflite(data.model.bytes, 'model').subgraphs[0];
-  interpreter = Interpreter.prepare(graph, { rounding: data.rounding, inputShapes: [data.inputShape], int8Backend: data.int8Backend });
-  post({ type: 'ready', outputs: interpreter.outputs.map((o) => ({ dtype: o.dtype, size: numElements(o.shape) })) });
+  graph = 'graph' in data.model ? data.model.graph : readTflite(data.model.bytes, 'model').subgraphs[0];
 } catch (e) {
-  fail(e);
+  readError = e;
 }
+let interpreter: Interpreter | null = null;
+let preparedFor = '';
 
 port.on('message', (m: ToEvalWorker) => {
+  if (m.type === 'prepare') {
+    try {
+      if (readError) throw readError;
+      const key = m.inputShape.join(',');
+      if (!interpreter || preparedFor !== key) {
+        interpreter = Interpreter.prepare(graph!, { rounding: data.rounding, inputShapes: [m.inputShape], int8Backend: data.int8Backend });
+        preparedFor = key;
+      }
+      post({ type: 'ready', outputs: interpreter.outputs.map((o) => ({ dtype: o.dtype, size: numElements(o.shape) })) });
+    } catch (e) {
+      fail(e);
+    }
+    return;
+  }
   const it = interpreter;
-  if (!it || m.type !== 'run') return;
+  if (!it) return;
   try {
     const perSample = numElements(it.inputs[0].shape);
     const outs = it.outputs.map((o) => allocTyped(o.dtype, m.count * numElements(o.shape)));

@@ -119,6 +119,26 @@ describe('quantlab eval on an int8 model', () => {
     expect(out.metrics).toContainEqual(expect.objectContaining({ name: 'sqnr', context: 'output:logits', unit: 'dB' }));
   });
 
+  it('--threads: 2,000 samples on 2 threads (a worker and the CLI\'s own) give exactly the one-thread results; 0 threads is refused', () => {
+    const run = (threads: number) => {
+      const r = quantlab(['--json', 'eval', INT8, '--data', 'mnist:all@2000', '--threads', String(threads)]);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { samples: number; accuracy: number; workers: number; threads: number; wallMs: number; metrics: { name: string; value: number }[] };
+    };
+    const one = run(1);
+    const two = run(2);
+    expect(one).toMatchObject({ samples: 2000, workers: 0, threads: 1 });
+    expect(two).toMatchObject({ samples: 2000, workers: 1, threads: 2 });
+    expect(two.accuracy).toBe(one.accuracy);
+    const metric = (o: typeof one, name: string) => o.metrics.find((m) => m.name === name)!.value;
+    expect(metric(two, 'output-mean')).toBe(metric(one, 'output-mean'));
+    expect(metric(two, 'output-rms')).toBe(metric(one, 'output-rms'));
+    expect(one.wallMs).toBeGreaterThan(0);
+    const zero = quantlab(['eval', INT8, '--data', 'mnist:all@2000', '--threads', '0']);
+    expect(zero.code).not.toBe(0);
+    expect(zero.stderr).toContain("'0' is not a positive integer");
+  });
+
   it('refuses a bad spec before recording, and data that does not fit the model naming both shapes', () => {
     const bad = quantlab(['eval', FLOAT, '--data', 'mnist:validation']);
     expect(bad.code).toBe(1);

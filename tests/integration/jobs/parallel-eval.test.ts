@@ -11,7 +11,7 @@ import { openDataset } from '../../../src/core/data/dataset';
 import { writeTflite } from '../../../src/core/formats/tflite/writer';
 import type { Graph, TensorData } from '../../../src/core/ir/types';
 import { Interpreter } from '../../../src/core/runtime/interpreter';
-import { argmaxOf, evaluateInParallel, evaluateSamples } from '../../../src/main/jobs/parallel-eval';
+import { argmaxOf, evaluateInParallel, evaluateSamples, startEvalPool } from '../../../src/main/jobs/parallel-eval';
 
 const COUNT = 1200;
 
@@ -70,6 +70,24 @@ describe('evaluateInParallel', () => {
       expect(Array.from(got.argmax)).toEqual(Array.from(want.argmax));
       expect(Array.from(got.outputs[0] as Float32Array)).toEqual(want.outputs);
     }
+  }, 60_000);
+
+  it('a pool started ahead (startEvalPool) serves an evaluation with the same outputs; a pool for another rounding is refused', async () => {
+    const x = await digits();
+    const graph = int8Graph(q, 1);
+    const want = serial(graph, x);
+    const model = { graph };
+    const pool = startEvalPool({ model, rounding: 'xnnpack', workers: 2 });
+    try {
+      await pool.spawned();
+      const got = await evaluateSamples({ model, pool, rounding: 'xnnpack', inputShape: [1, 28, 28, 1], inputDtype: 'float32', count: COUNT, inputs: x, chunkSamples: 200 });
+      expect(got.workers).toBe(2);
+      expect(Array.from(got.outputs[0] as Float32Array)).toEqual(want.outputs);
+      await expect(evaluateSamples({ model, pool, rounding: 'double-rounding', inputShape: [1, 28, 28, 1], inputDtype: 'float32', count: 10, inputs: x })).rejects.toThrow(/another model, rounding or int8 backend/);
+    } finally {
+      await pool.close();
+    }
+    await expect(pool.workers()).rejects.toThrow(/closed/);
   }, 60_000);
 
   it('a model the runtime refuses fails with the user error, and the workers are gone', async () => {

@@ -9,15 +9,16 @@
  * fidelity. The integer rounding mode of the runtime is a parameter and is recorded.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { FidelityAccumulator, type Fidelity } from '../../../core/analysis/fidelity';
-import { checkFitsInput, DatasetHasher, openDataset, type Dataset, type Preprocess } from '../../../core/data/dataset';
+import { checkFitsInput, DatasetHasher, openDataset, parseDatasetSpec, type Dataset, type Preprocess } from '../../../core/data/dataset';
 import { UserError } from '../../../core/errors';
 import { readTflite } from '../../../core/formats/tflite/reader';
 import type { DType, Graph, Tensor, TensorData } from '../../../core/ir/types';
 import { Interpreter } from '../../../core/runtime/interpreter';
 import type { RoundingMode } from '../../../core/runtime/kernel';
-import { evaluateInParallel, PARALLEL_MIN_SAMPLES } from '../parallel-eval';
+import { evaluateInParallel, PARALLEL_MIN_SAMPLES, startEvalPool, type EvalPool } from '../parallel-eval';
 import type { JobContext, JobResult } from '../types';
 
 // bench.ts imports it from here.
@@ -42,6 +43,11 @@ export interface EvalParams {
   /** Directory relative dataset paths are resolved against. */
   cwd?: string;
   fashionMnistDir?: string;
+  /**
+   * Threads that evaluate (default os.availableParallelism()): this one plus threads − 1
+   * workers, for ≥ PARALLEL_MIN_SAMPLES samples without a reference model; 1 runs the serial loop.
+   */
+  threads?: number;
 }
 
 /** The spec of the params, old form translated ('mnist' with count N is 'mnist:all@N'). */
@@ -142,9 +148,29 @@ export async function evalJob(ctx: JobContext<EvalParams>): Promise<JobResult> {
   const spec = evalDataSpec(p);
   ctx.progress('reading model', 0, null);
   const model = loadModel(p.modelPath, 'Model');
-  const { graph, input } = model;
   const reference = p.referencePath ? loadModel(p.referencePath, 'Reference model') : null;
 
+  // Workers start now, while the data loads (that hides their start-up), when the evaluation
+  // may be large enough to spread; closed below whatever happens.
+  const limit = parseDatasetSpec(spec).limit;
+  const threads = p.threads ?? os.availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1) throw new UserError('bad-input', `The thread count must be a positive whole number; got ${threads}.`);
+  const spread = threads > 1 && !reference && (limit === undefined || limit >= PARALLEL_MIN_SAMPLES);
+  const pool = spread ? startEvalPool({ model: { bytes: model.bytes }, rounding, workers: threads - 1 }) : null;
+  try {
+    // let the threads be created before the data loading (partly synchronous) takes this thread
+    await pool?.spawned();
+    return await evaluate(ctx, p, spec, rounding, model, reference, pool);
+  } finally {
+    await pool?.close();
+  }
+}
+
+async function evaluate(
+  ctx: JobContext<EvalParams>, p: EvalParams, spec: string, rounding: RoundingMode,
+  model: ReturnType<typeof loadModel>, reference: ReturnType<typeof loadModel> | null, pool: EvalPool | null,
+): Promise<JobResult> {
+  const { graph, input } = model;
   ctx.progress('loading data', 0, null);
   const openOptions = { inputShape: input.shape.map((d, i) => (d < 0 && i === 0 ? 1 : d)), seed: p.seed ?? 0, preprocess: p.preprocess, cwd: p.cwd, fashionMnistDir: p.fashionMnistDir };
   let ds = await openDataset(spec, openOptions);
@@ -209,12 +235,12 @@ export async function evalJob(ctx: JobContext<EvalParams>): Promise<JobResult> {
   };
   // Many samples and no reference model: one interpreter per worker thread, and this thread's
   // own interpreter beside them (parallel-eval.ts); the same outputs as the serial loop below, in order.
-  const parallel = !refInterpreter && count >= PARALLEL_MIN_SAMPLES;
+  const parallel = pool !== null && !refInterpreter && count >= PARALLEL_MIN_SAMPLES;
   if (parallel) {
     const sizes = interpreter.outputs.map((o) => o.shape.reduce((a, b) => a * b, 1));
     ctx.progress('evaluating', 0, count);
     const r = await evaluateInParallel({
-      model: { bytes: model.bytes }, rounding, inputShape: interpreter.inputs[0].shape, inputDtype: input.dtype, count, local: interpreter,
+      model: pool.model, pool, rounding, inputShape: interpreter.inputs[0].shape, inputDtype: input.dtype, count, local: interpreter,
       fill: (start, end, into) => {
         for (let i = start; i < end; i++) {
           ds.sample(i, sample);
@@ -307,6 +333,8 @@ export async function evalJob(ctx: JobContext<EvalParams>): Promise<JobResult> {
       /** Worker threads used (0: the serial loop), and threads that evaluated samples (workers + this one). */
       workers,
       threads,
+      /** Wall time of the evaluation loop (ms): data preparation, runs and bookkeeping, worker start-up not hidden by the data loading. */
+      wallMs: evalWallMs,
       precision,
       rounding,
       data: ds.spec,
