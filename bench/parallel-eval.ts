@@ -1,94 +1,89 @@
 /**
- * 10,000 MNIST digits through the seed's MNIST network (Conv2D 12 3×3 relu → MaxPool 2×2 →
- * Flatten → Dense 10), float32 and int8, serially in one interpreter and split over
- * os.availableParallelism() worker threads (src/main/jobs/parallel-eval.ts). Wall clock,
- * including or excluding the workers' start-up (thread, module loading, interpreter prepare).
- * The predictions of the parallel run are checked equal to the serial ones.
+ * Evaluating 10,000 MNIST digits with the shipped demo model (resources/models/mnist-demo.tflite:
+ * Conv2D 12 3×3 relu → MaxPool 2×2 → Dense 10), float32 and its int8 PTQ, the way a user does
+ * it: `quantlab eval MODEL --data mnist:all@10000 --json` in a fresh process, on one thread
+ * (`--threads 1`) and on every core (the default: the CLI's own thread plus one worker per other
+ * core, started while the data loads). Figures are the job's own wall time of the evaluation
+ * (summary.wallMs: data preparation, runs, bookkeeping and any worker start-up not hidden),
+ * medians over fresh processes; the accuracy and output statistics of the two are checked equal.
  *
  *   npx tsx bench/parallel-eval.ts [--json] [--repeat N]
  *
- * Models: resources/models/mnist-demo.tflite (the shipped demo, float) when present, and the
- * bench's seeded twin of the same architecture (float32 and its int8 PTQ, bench/quantize.ts).
+ * The int8 model is made here with `quantlab quantize` (min/max calibration on 500 training
+ * digits, per-channel weights, float I/O), into a temporary workspace.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openDataset } from '../src/core/data/dataset';
-import { readTflite } from '../src/core/formats/tflite/reader';
-import type { Graph } from '../src/core/ir/types';
-import { Interpreter } from '../src/core/runtime/interpreter';
-import { argmaxOf, evaluateSamples } from '../src/main/jobs/parallel-eval';
-import { floatGraph, mnistNet } from './models';
-import { int8Graph, quantizeNet } from './quantize';
 import { median } from './timing';
 
 const args = process.argv.slice(2);
 const JSON_OUT = args.includes('--json');
 const REPEAT = args.includes('--repeat') ? Number(args[args.indexOf('--repeat') + 1]) : 3;
-const COUNT = 10_000;
-const DEMO = path.resolve(import.meta.dirname, '..', 'resources', 'models', 'mnist-demo.tflite');
+const ROOT = path.resolve(import.meta.dirname, '..');
+const BIN = path.join(ROOT, 'bin', 'quantlab.mjs');
+const DEMO = path.join(ROOT, 'resources', 'models', 'mnist-demo.tflite');
+const DATA = 'mnist:all@10000';
 
-const ds = await openDataset(`mnist:all@${COUNT}`, { inputShape: [1, 28, 28, 1] });
-const x = new Float32Array(COUNT * 784);
-for (let i = 0; i < COUNT; i++) ds.sample(i, x.subarray(i * 784, (i + 1) * 784));
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'quantlab-bench-eval-'));
+const ws = path.join(tmp, 'ws');
 
-const models: { name: string; graph: Graph; model: { bytes: Uint8Array } | { graph: Graph } }[] = [];
-if (fs.existsSync(DEMO)) {
-  const bytes = new Uint8Array(fs.readFileSync(DEMO));
-  models.push({ name: 'mnist-demo.tflite float32', graph: readTflite(bytes, 'mnist-demo.tflite').subgraphs[0], model: { bytes } });
+function quantlab(cliArgs: string[]): Record<string, unknown> {
+  const r = spawnSync(process.execPath, [BIN, '--workspace', ws, '--json', ...cliArgs], { encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) throw new Error(`quantlab ${cliArgs.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as Record<string, unknown>;
 }
-const net = mnistNet();
-const fg = floatGraph(net, 1);
-models.push({ name: 'seeded twin float32', graph: fg, model: { graph: fg } });
-const ig = int8Graph(quantizeNet(net, 16), 1);
-models.push({ name: 'seeded twin int8 (xnnpack rounding)', graph: ig, model: { graph: ig } });
+
+interface Run {
+  wallMs: number;
+  threads: number;
+  accuracy: number;
+  outputMean: number;
+}
+
+function evalOnce(model: string, threads: number | null): Run {
+  const out = quantlab(['eval', model, '--data', DATA, ...(threads === null ? [] : ['--threads', String(threads)])]);
+  const metrics = out.metrics as { name: string; value: number }[];
+  return { wallMs: out.wallMs as number, threads: out.threads as number, accuracy: out.accuracy as number, outputMean: metrics.find((m) => m.name === 'output-mean')!.value };
+}
 
 interface Row {
   model: string;
-  serialMs: number;
-  parallelMs: number;
-  parallelStartMs: number;
-  parallelAfterStartMs: number;
-  workers: number;
-  speedupAfterStart: number;
-  predictionsEqual: boolean;
+  oneThreadMs: number;
+  allThreadsMs: number;
+  threads: number;
+  speedup: number;
+  accuracy: number;
+  identical: boolean;
 }
 
-const rows: Row[] = [];
-for (const m of models) {
-  const serialRuns: number[] = [];
-  let serialPred = new Int32Array(COUNT);
-  for (let r = 0; r < REPEAT; r++) {
-    const t0 = performance.now();
-    const it = Interpreter.prepare(m.graph, { rounding: 'xnnpack' });
-    const pred = new Int32Array(COUNT);
-    for (let i = 0; i < COUNT; i++) {
-      const out = it.run([x.subarray(i * 784, (i + 1) * 784)]).outputs[0];
-      pred[i] = argmaxOf(out as Float32Array, 0, out.length);
+try {
+  const int8 = path.join(tmp, 'mnist-demo-int8.tflite');
+  quantlab(['quantize', DEMO, '--calib', 'mnist:train@500', '--out', int8]);
+  const rows: Row[] = [];
+  for (const [name, file] of [['mnist-demo float32', DEMO], ['mnist-demo int8 (PTQ, xnnpack rounding)', int8]] as const) {
+    const one: Run[] = [];
+    const all: Run[] = [];
+    // interleaved, so both see the same machine
+    for (let r = 0; r < REPEAT; r++) {
+      one.push(evalOnce(file, 1));
+      all.push(evalOnce(file, null));
     }
-    serialRuns.push(performance.now() - t0);
-    serialPred = pred;
+    const a = median(one.map((x) => x.wallMs));
+    const b = median(all.map((x) => x.wallMs));
+    const identical = [...one, ...all].every((x) => x.accuracy === one[0].accuracy && x.outputMean === one[0].outputMean);
+    rows.push({ model: name, oneThreadMs: a, allThreadsMs: b, threads: all[0].threads, speedup: a / b, accuracy: one[0].accuracy, identical });
   }
-  const par: { wall: number; start: number; workers: number; equal: boolean }[] = [];
-  for (let r = 0; r < REPEAT; r++) {
-    const got = await evaluateSamples({ model: m.model, rounding: 'xnnpack', inputShape: [1, 28, 28, 1], inputDtype: 'float32', count: COUNT, inputs: x });
-    par.push({ wall: got.wallMs, start: got.startMs, workers: got.workers, equal: got.argmax.every((v, i) => v === serialPred[i]) });
+  if (JSON_OUT) console.log(JSON.stringify({ date: new Date().toISOString(), samples: 10000, data: DATA, cpus: os.availableParallelism(), loadAverage: os.loadavg(), repeat: REPEAT, rows }, null, 2));
+  else {
+    console.log(`quantlab eval on ${DATA}, ${os.availableParallelism()} CPUs, medians of ${REPEAT} fresh processes (evaluation wall time, ms; load average ${os.loadavg().map((v) => v.toFixed(1)).join('/')})\n`);
+    console.log('| model | 1 thread | all threads | threads | speed-up | top-1 | same results |');
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: | --- |');
+    for (const r of rows) {
+      console.log(`| ${r.model} | ${r.oneThreadMs.toFixed(0)} | ${r.allThreadsMs.toFixed(0)} | ${r.threads} | ${r.speedup.toFixed(2)}× | ${(100 * r.accuracy).toFixed(2)}% | ${r.identical ? 'yes' : 'NO'} |`);
+    }
   }
-  const wall = median(par.map((p) => p.wall));
-  const start = median(par.map((p) => p.start));
-  const after = median(par.map((p) => p.wall - p.start));
-  rows.push({
-    model: m.name, serialMs: median(serialRuns), parallelMs: wall, parallelStartMs: start, parallelAfterStartMs: after,
-    workers: par[0].workers, speedupAfterStart: median(serialRuns) / after, predictionsEqual: par.every((p) => p.equal),
-  });
-}
-
-if (JSON_OUT) console.log(JSON.stringify({ date: new Date().toISOString(), samples: COUNT, cpus: os.availableParallelism(), loadAverage: os.loadavg(), rows }, null, 2));
-else {
-  console.log(`${COUNT.toLocaleString('en-US')} MNIST digits, ${os.availableParallelism()} CPUs, medians of ${REPEAT} (ms; load average ${os.loadavg().map((v) => v.toFixed(1)).join('/')})\n`);
-  console.log('| model | serial, 1 thread | parallel, total | of which worker start-up | parallel after start-up | speed-up after start-up | predictions equal |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | --- |');
-  for (const r of rows) {
-    console.log(`| ${r.model} | ${r.serialMs.toFixed(0)} | ${r.parallelMs.toFixed(0)} (${r.workers} workers) | ${r.parallelStartMs.toFixed(0)} | ${r.parallelAfterStartMs.toFixed(0)} | ${r.speedupAfterStart.toFixed(2)}× | ${r.predictionsEqual ? 'yes' : 'NO'} |`);
-  }
+} finally {
+  fs.rmSync(tmp, { recursive: true, force: true });
 }
