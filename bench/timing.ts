@@ -68,3 +68,23 @@ export async function compete(contenders: Contender[], opts: { rounds: number; s
 export function roundRatio(a: Figures, b: Figures): number {
   return median(a.rounds.map((x, i) => x / b.rounds[i]));
 }
+
+/**
+ * A duel for one ratio: `a` and `b` alternate short slices (the order flipping every pair), and
+ * the figure is the median over pairs of a's rate ÷ b's. Two slices of 100 ms sit within a
+ * fraction of a second of each other, so a change of machine speed (other tenants, frequency)
+ * hits both sides of a pair alike; the ten-engine rounds of compete() span seconds.
+ */
+export async function duel(a: Contender, b: Contender, opts: { pairs: number; sliceMs: number; warmupMs: number }): Promise<{ ratio: number; ratios: number[] }> {
+  await slice(a, opts.warmupMs);
+  await slice(b, opts.warmupMs);
+  const ratios: number[] = [];
+  for (let i = 0; i < opts.pairs; i++) {
+    const first = i % 2 === 0 ? a : b;
+    const second = first === a ? b : a;
+    const x = await slice(first, opts.sliceMs);
+    const y = await slice(second, opts.sliceMs);
+    ratios.push(first === a ? x.wall / y.wall : y.wall / x.wall);
+  }
+  return { ratio: median(ratios), ratios };
+}
