@@ -2,8 +2,9 @@
  * A bench-only int8 pipeline that runs a quantized net directly on QuantLab's int8 engine
  * (src/core/runtime/wasm): every conv / depthwise / dense / pool / quantize / dequantize is one
  * engine call on views of the engine's heap, prepared once (weights packed, parameters
- * precomputed, activations in two ping-pong buffers). It stands in until the interpreter's int8
- * kernels call the engine; it is not the interpreter.
+ * precomputed, activations in two ping-pong buffers). It is not the interpreter: the bench runs
+ * it beside the interpreter (whose int8 kernels call the same engine) to show what the
+ * interpreter's own work costs.
  */
 import type { RoundingMode } from '../src/core/runtime/kernel';
 import type { Int8Engine } from '../src/core/runtime/wasm/engine';
