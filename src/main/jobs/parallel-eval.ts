@@ -302,19 +302,22 @@ export async function evaluateInParallel(o: ParallelEvalOptions): Promise<Parall
   let consumed = 0;
   const finished = new Map<number, Done>();
   let failure: unknown = null;
-  const state = workers.map(() => ({ ready: false, busy: null as Promise<void> | null }));
+  const state = workers.map(() => ({ ready: false, dead: false, busy: null as Promise<void> | null }));
   const readiness = workers.map((w, k) =>
-    w.next().then(
-      (m) => {
+    w
+      .next()
+      .then((m) => {
         if (m.type !== 'ready') throw new Error(`An evaluation worker answered '${m.type}' before it was ready.`);
         outputs ??= m.outputs as OutputInfo[];
         if (Number.isNaN(startMs)) startMs = performance.now() - t0;
         state[k].ready = true;
-      },
-      (e: unknown) => {
-        failure ??= e;
-      },
-    ),
+      })
+      .catch((e: unknown) => {
+        // With the calling thread evaluating (its interpreter already prepared the same model),
+        // a worker that cannot start only costs speed; without it, the evaluation fails.
+        state[k].dead = true;
+        if (!o.local) failure ??= e;
+      }),
   );
   const participants = n + (o.local ? 1 : 0);
   /** About half an equal share of what is left, within [1, cap]. */
@@ -373,7 +376,7 @@ export async function evaluateInParallel(o: ParallelEvalOptions): Promise<Parall
         // let the workers' messages in before the next local chunk
         await new Promise((res) => setImmediate(res));
       } else if (!finished.has(consumed)) {
-        const waits = [...state.map((st) => st.busy).filter((b): b is Promise<void> => b !== null), ...readiness.filter((_, k) => !state[k].ready)];
+        const waits = [...state.map((st) => st.busy).filter((b): b is Promise<void> => b !== null), ...readiness.filter((_, k) => !state[k].ready && !state[k].dead)];
         if (waits.length === 0) throw new Error(`The evaluation stalled at sample ${consumed} of ${o.count}.`);
         await Promise.race(waits);
       }

@@ -90,6 +90,20 @@ describe('evaluateInParallel', () => {
     await expect(pool.workers()).rejects.toThrow(/closed/);
   }, 60_000);
 
+  it('with the calling thread evaluating, workers that cannot start only cost speed: it finishes alone, same outputs', async () => {
+    const x = await digits();
+    const graph = int8Graph(q, 1);
+    const want = serial(graph, x);
+    const it = Interpreter.prepare(graph, { rounding: 'xnnpack', inputShapes: [[1, 28, 28, 1]] });
+    // 1 ms per sample on this thread (≥ 1.2 s in all), so the workers fail while it still works
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    const local = { outputs: it.outputs, run: (inputs: readonly TensorData[]) => (Atomics.wait(pause, 0, 0, 1), it.run(inputs)) };
+    // the workers get bytes no reader accepts; the calling thread's interpreter is fine
+    const got = await evaluateSamples({ model: { bytes: new Uint8Array(16) }, rounding: 'xnnpack', inputShape: [1, 28, 28, 1], inputDtype: 'float32', count: COUNT, inputs: x, workers: 2, local });
+    expect(got.localSamples).toBe(COUNT);
+    expect(Array.from(got.outputs[0] as Float32Array)).toEqual(want.outputs);
+  }, 60_000);
+
   it('a model the runtime refuses fails with the user error, and the workers are gone', async () => {
     const bad = { bytes: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]) };
     await expect(
