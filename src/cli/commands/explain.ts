@@ -17,8 +17,7 @@ import { formatShape } from '../../core/ir/graph';
 import type { Graph, TensorData } from '../../core/ir/types';
 import { explainElement, type ExplainTrace } from '../../core/runtime/explain';
 import type { RoundingMode } from '../../core/runtime/kernel';
-import { roundHalfAwayFromZero } from '../../core/quant/fixed-point';
-import { QUANT_RANGES } from '../../core/runtime/quantized-util';
+import { QUANT_RANGES, quantizeToCodes } from '../../core/runtime/quantized-util';
 import { parseRounding, ROUNDING_HELP } from '../rounding';
 import type { CliContext } from '../context';
 import { loadModelFile } from './inspect';
@@ -67,10 +66,7 @@ function inputsFromFiles(graph: Graph, files: string[], modelFile: string): Tens
     const range = QUANT_RANGES[tensor.dtype];
     const q = tensor.quant;
     if (a.dtype === 'float32' && range && q && q.scale.length === 1) {
-      const s = Math.fround(q.scale[0]);
-      const z = q.zeroPoint[0] ?? 0;
-      const values = Array.from(a.data as Float32Array, (r) => Math.min(Math.max(z + roundHalfAwayFromZero(r / s), range[0]), range[1]));
-      return tensor.dtype === 'int8' ? Int8Array.from(values) : tensor.dtype === 'uint8' ? Uint8Array.from(values) : Int16Array.from(values);
+      return quantizeToCodes(a.data as Float32Array, tensor.dtype, q.scale[0], q.zeroPoint[0] ?? 0);
     }
     throw new UserError('bad-input', `input '${tensor.name}' is ${tensor.dtype} but ${files[k]} holds ${describeArray(a)}; give ${tensor.dtype}${range ? ' or float32' : ''} data.`);
   });

@@ -37,6 +37,7 @@ import { setBatchSize } from '../ir/transforms';
 import { prepareFloatGraph } from '../quant/ptq';
 import { Interpreter, opName, opTypeLabel } from '../runtime/interpreter';
 import type { RoundingMode } from '../runtime/kernel';
+import { quantizeToCodes } from '../runtime/quantized-util';
 import { analyzeCost } from './cost';
 import type { HistogramData } from './histogram';
 import { Histogram } from './histogram';
@@ -227,20 +228,12 @@ function isIntegerActivation(t: Tensor | undefined): boolean {
   return isActivation(t) && t!.dtype in INT_RANGE && !!t!.quant && t!.quant.scale.length === 1;
 }
 
-function roundHalfAway(x: number): number {
-  return x >= 0 ? Math.floor(x + 0.5) : -Math.floor(-x + 0.5);
-}
-
 /** Float values → a tensor of `t`'s type (quantized with its per-tensor parameters when integer). */
 export function toTensorData(t: Tensor, x: Float32Array): TensorData {
   if (t.dtype === 'float32') return x;
   const range = INT_RANGE[t.dtype];
   if (!range || !t.quant) throw new UserError('unsupported', `Tensor '${t.name}' is ${t.dtype}; QuantLab feeds float32, int8, uint8 or int16 inputs.`);
-  const s = t.quant.scale[0];
-  const z = t.quant.zeroPoint[0];
-  const out = t.dtype === 'int8' ? new Int8Array(x.length) : t.dtype === 'uint8' ? new Uint8Array(x.length) : new Int16Array(x.length);
-  for (let i = 0; i < x.length; i++) out[i] = Math.min(range[1], Math.max(range[0], roundHalfAway(x[i] / s) + z));
-  return out;
+  return quantizeToCodes(x, t.dtype, t.quant.scale[0], t.quant.zeroPoint[0]);
 }
 
 /** S·(q − Z) into `out` (allocated when missing); float data is copied. */

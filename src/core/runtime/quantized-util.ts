@@ -47,6 +47,27 @@ export const QUANT_RANGES: Partial<Record<DType, readonly [number, number]>> = {
   int16: [-32768, 32767],
 };
 
+/**
+ * Float values → the codes of an integer tensor with one (scale, zero point): x / S divided in
+ * float32, rounded half away from zero, plus Z, clamped to the type's range. That is TFLite's
+ * reference QUANTIZE (and the interpreter's in the two TFLite roundings), and how QuantLab feeds
+ * float samples to a model whose input is an integer tensor: eval, quantize's evaluation, bias
+ * correction, layer error and explain all use this one function.
+ */
+export function quantizeToCodes(x: ArrayLike<number>, dtype: DType, scale: number, zeroPoint: number, out?: Int8Array | Uint8Array | Int16Array): Int8Array | Uint8Array | Int16Array {
+  const range = QUANT_RANGES[dtype];
+  if (!range) throw new UnsupportedError(`Values cannot be quantized to ${dtype}; the integer types are int8, uint8 and int16.`);
+  const [qmin, qmax] = range;
+  const s = Math.fround(scale);
+  const dst = out ?? (dtype === 'int8' ? new Int8Array(x.length) : dtype === 'uint8' ? new Uint8Array(x.length) : new Int16Array(x.length));
+  for (let k = 0; k < x.length; k++) {
+    const r = Math.fround(x[k] / s);
+    const rounded = r >= 0 ? Math.floor(r + 0.5) : -Math.floor(-r + 0.5);
+    dst[k] = Math.min(qmax, Math.max(qmin, rounded + zeroPoint));
+  }
+  return dst;
+}
+
 export function quantRange(label: string, t: PreparedTensor): readonly [number, number] {
   const r = QUANT_RANGES[t.dtype];
   if (!r) throw new UnsupportedError(`${label} has '${t.name}' of type ${t.dtype}, which is not a quantized type.`);

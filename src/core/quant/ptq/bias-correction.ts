@@ -16,6 +16,7 @@
 import type { Graph, Op } from '../../ir/types';
 import { Interpreter } from '../../runtime/interpreter';
 import type { RoundingMode } from '../../runtime/kernel';
+import { quantizeToCodes } from '../../runtime/quantized-util';
 import type { CalibrationData, ProgressFn } from './calibrate';
 import type { LinearInfo } from './build';
 
@@ -116,15 +117,7 @@ export async function correctBiasesEmpirical(
 function inputFor(graph: Graph, sample: Float32Array): Float32Array | Int8Array | Int16Array {
   const t = graph.tensors[graph.inputs[0]];
   if (t.dtype === 'float32' || !t.quant) return sample;
-  const { scale, zeroPoint } = t.quant;
-  const out = t.dtype === 'int16' ? new Int16Array(sample.length) : new Int8Array(sample.length);
-  const [qmin, qmax] = t.dtype === 'int16' ? [-32768, 32767] : [-128, 127];
-  for (let i = 0; i < sample.length; i++) {
-    const r = sample[i] / scale[0];
-    const rounded = r >= 0 ? Math.floor(r + 0.5) : -Math.floor(-r + 0.5);
-    out[i] = Math.min(qmax, Math.max(qmin, rounded + zeroPoint[0]));
-  }
-  return out;
+  return quantizeToCodes(sample, t.dtype, t.quant.scale[0], t.quant.zeroPoint[0]) as Int8Array | Int16Array;
 }
 
 /**

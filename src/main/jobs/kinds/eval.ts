@@ -17,6 +17,7 @@ import { UserError } from '../../../core/errors';
 import { readTflite } from '../../../core/formats/tflite/reader';
 import type { DType, Graph, Tensor, TensorData } from '../../../core/ir/types';
 import { Interpreter } from '../../../core/runtime/interpreter';
+import { quantizeToCodes } from '../../../core/runtime/quantized-util';
 import type { RoundingMode } from '../../../core/runtime/kernel';
 import { evaluateInParallel, PARALLEL_MIN_SAMPLES, startEvalPool, type EvalPool } from '../parallel-eval';
 import type { JobContext, JobResult } from '../types';
@@ -95,16 +96,8 @@ function makeFeeder(input: Tensor, file: string, perSample: number): (sample: Fl
   const range = INT_RANGES[input.dtype];
   if (!range) throw new UserError('bad-input', `Model '${file}': input '${input.name}' is ${input.dtype}; eval feeds float32, int8, uint8 and int16 inputs.`);
   const { scale, zeroPoint } = perTensorQuant(input, file);
-  const [qmin, qmax] = range;
   const out = input.dtype === 'int8' ? new Int8Array(perSample) : input.dtype === 'uint8' ? new Uint8Array(perSample) : new Int16Array(perSample);
-  return (s) => {
-    for (let k = 0; k < perSample; k++) {
-      const r = Math.fround(s[k] / scale); // TFLite's reference QUANTIZE divides in float32
-      const rounded = r >= 0 ? Math.floor(r + 0.5) : -Math.floor(-r + 0.5);
-      out[k] = Math.min(qmax, Math.max(qmin, rounded + zeroPoint));
-    }
-    return out;
-  };
+  return (s) => quantizeToCodes(s, input.dtype, scale, zeroPoint, out);
 }
 
 /** Turns each output into float values (dequantizing integer outputs). */

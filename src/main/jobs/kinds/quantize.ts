@@ -20,6 +20,7 @@ import { parseCalibration } from '../../../core/quant/observers';
 import { defaultPtqOptions, quantizeModel } from '../../../core/quant/ptq';
 import type { PtqOptions, Recipe } from '../../../core/quant/ptq';
 import { Interpreter } from '../../../core/runtime/interpreter';
+import { quantizeToCodes } from '../../../core/runtime/quantized-util';
 import type { RoundingMode } from '../../../core/runtime/kernel';
 import { argmaxOf, evaluateInParallel, PARALLEL_MIN_SAMPLES } from '../parallel-eval';
 import { readModelBytes, writeFileAtomic } from '../files';
@@ -59,18 +60,12 @@ export async function evaluateGraph(graph: Graph, ds: Dataset, rounding: Roundin
   const perSample = interp.inputs[0].shape.reduce((a, b) => a * b, 1);
   const x = new Float32Array(perSample);
   const q = input.dtype === 'int8' ? new Int8Array(perSample) : input.dtype === 'int16' ? new Int16Array(perSample) : null;
-  const [lo, hi] = input.dtype === 'int16' ? [-32768, 32767] : [-128, 127];
   const s = input.quant?.scale[0] ?? 1;
   const z = input.quant?.zeroPoint[0] ?? 0;
   let correct = 0;
   let ms = 0;
   const quantizeSample = () => {
-    if (q) {
-      for (let k = 0; k < perSample; k++) {
-        const r = x[k] / s;
-        q[k] = Math.min(hi, Math.max(lo, (r >= 0 ? Math.floor(r + 0.5) : -Math.floor(-r + 0.5)) + z));
-      }
-    }
+    if (q) quantizeToCodes(x, input.dtype, s, z, q);
   };
   if (ds.count >= PARALLEL_MIN_SAMPLES) {
     // one interpreter per worker thread and this thread's own (parallel-eval.ts): the serial loop's predictions, in order
