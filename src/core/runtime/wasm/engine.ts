@@ -28,7 +28,7 @@ import { ENGINE_WASM_BASE64 } from './generated/engine-wasm';
 import type { WasmGlobal, WasmMemory, WasmModule } from './wasm-api';
 import { wasmApi } from './wasm-api';
 import {
-  depthwiseInteriorBias, DW3X3_COLUMN_BYTES, DW3X3_PAIR_BYTES, foldZeroPoint, gemmPackedBytes, isScalarMode, LAYOUT_VERSION, PARAM_BLOCK_BYTES, PARAM_HEADER_BYTES,
+  depthwiseInteriorBias, DW3X3_GROUP_BYTES, foldZeroPoint, gemmPackedBytes, isScalarMode, LAYOUT_VERSION, PARAM_BLOCK_BYTES, PARAM_HEADER_BYTES,
   packDepthwise3x3Pairs, packDepthwiseWeights, packGemmWeights, paramAreaBytes, requantMode, roundUp, writeParams,
 } from './layout';
 import type { ReferenceConvGeometry, ReferenceWeights } from './reference';
@@ -544,7 +544,7 @@ class WasmInt8Engine extends HeapEngine implements Int8Engine {
         const bytes = padH * padW * C;
         pad = { padPtr: this.alloc(bytes), padH, padW, bytes };
       }
-      const pairBytes = (c8 / 8) * (DW3X3_PAIR_BYTES + DW3X3_COLUMN_BYTES);
+      const pairBytes = (c8 / 8) * DW3X3_GROUP_BYTES;
       pairsPtr = this.alloc(pairBytes);
       ibiasPtr = this.alloc(c8 * 4);
       packDepthwise3x3Pairs(spec.weights, C, new Int16Array(this.buffer, pairsPtr, pairBytes / 2));
@@ -555,7 +555,7 @@ class WasmInt8Engine extends HeapEngine implements Int8Engine {
       kind: 'depthwise', owner: this, g, wPtr, pPtr, pairsPtr, ibiasPtr, mode, zIn: spec.inputZeroPoint, padPtr: pad.padPtr, padH: pad.padH, padW: pad.padW,
       inputLength: g.inH * g.inW * C, outputLength: g.outH * g.outW * C,
       rounding: w.params.rounding, epilogue: isScalarMode(mode) ? 'scalar' : 'simd',
-      heapBytes: taps * c8 * 2 + paramAreaBytes(blocks) + 2 * SLACK + (pairsPtr ? (c8 / 8) * (DW3X3_PAIR_BYTES + DW3X3_COLUMN_BYTES) + c8 * 4 + 2 * SLACK : 0) + (pad.padPtr ? pad.bytes + SLACK : 0),
+      heapBytes: taps * c8 * 2 + paramAreaBytes(blocks) + 2 * SLACK + (pairsPtr ? (c8 / 8) * DW3X3_GROUP_BYTES + c8 * 4 + 2 * SLACK : 0) + (pad.padPtr ? pad.bytes + SLACK : 0),
     };
     return plan;
   }

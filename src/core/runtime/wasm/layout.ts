@@ -131,6 +131,10 @@ export function foldZeroPoint(bias: Int32Array, sums: Int32Array, zeroPoint: num
  */
 export const DW3X3_PAIR_BYTES = 160;
 export const DW3X3_COLUMN_BYTES = 192;
+/** Per group of 8 channels: 3 rows × 4 weight pairs (WA, WB, WC, WD) × 2 halves × i16x8 (four output pixels at a time). */
+export const DW3X3_ROW_BYTES = 384;
+/** All three 3×3 packings, per group of 8 channels. */
+export const DW3X3_GROUP_BYTES = DW3X3_PAIR_BYTES + DW3X3_COLUMN_BYTES + DW3X3_ROW_BYTES;
 
 /**
  * 3×3 depthwise weights [9][C] → two packings, one after the other (groups of 8 channels):
@@ -138,14 +142,18 @@ export const DW3X3_COLUMN_BYTES = 192;
  *     interleaved as (w_t[c], w_t+1[c]) for 4 channels (DW3X3_PAIR_BYTES per group);
  *  2. per group, per column kx: rows (0, 1) interleaved as (w[0][kx][c], w[1][kx][c]) for
  *     channels 0–3 and 4–7, then row 2 paired with zeros (w[2][kx][c], 0), same halves
- *     (DW3X3_COLUMN_BYTES per group).
- * `dst` holds groups · (DW3X3_PAIR_BYTES + DW3X3_COLUMN_BYTES) / 2 int16.
+ *     (DW3X3_COLUMN_BYTES per group);
+ *  3. per group, per row ky: WA = (w[ky][0], w[ky][1]), WB = (w[ky][2], 0), WC = (0, w[ky][0]),
+ *     WD = (w[ky][1], w[ky][2]), each interleaved for channels 0–3, then 4–7
+ *     (DW3X3_ROW_BYTES per group).
+ * `dst` holds groups · DW3X3_GROUP_BYTES / 2 int16.
  */
 export function packDepthwise3x3Pairs(weights: Int8Array, channels: number, dst: Int16Array): void {
   const groups = roundUp(channels, 8) / 8;
-  dst.fill(0, 0, groups * ((DW3X3_PAIR_BYTES + DW3X3_COLUMN_BYTES) / 2));
+  dst.fill(0, 0, groups * (DW3X3_GROUP_BYTES / 2));
   const w = (tap: number, c: number) => weights[tap * channels + c];
   const columns = groups * (DW3X3_PAIR_BYTES / 2);
+  const rows = columns + groups * (DW3X3_COLUMN_BYTES / 2);
   for (let g = 0; g < groups; g++) {
     for (let h = 0; h < 2; h++) {
       for (let j = 0; j < 4; j++) {
@@ -161,6 +169,15 @@ export function packDepthwise3x3Pairs(weights: Int8Array, channels: number, dst:
           dst[at] = w(kx, c);
           dst[at + 1] = w(3 + kx, c);
           dst[at + 16] = w(6 + kx, c);
+        }
+        for (let ky = 0; ky < 3; ky++) {
+          const at = rows + g * (DW3X3_ROW_BYTES / 2) + ky * 64 + h * 8 + 2 * j;
+          dst[at] = w(3 * ky, c); // WA
+          dst[at + 1] = w(3 * ky + 1, c);
+          dst[at + 16] = w(3 * ky + 2, c); // WB = (w2, 0)
+          dst[at + 33] = w(3 * ky, c); // WC = (0, w0)
+          dst[at + 48] = w(3 * ky + 1, c); // WD
+          dst[at + 49] = w(3 * ky + 2, c);
         }
       }
     }

@@ -18,6 +18,9 @@
  * tap 8 paired with zeros) make one dot 2 taps × 4 channels. Both halves of a group (channels
  * 0–3 and 4–7) are summed in one pass, so each input is loaded once.
  *
+ * Interior pixels go four at a time where four fit (stripFour: taps paired along the row, so
+ * a row's loads and interleaves serve four pixels), then two (interiorTwo), then one.
+ *
  * Channels are read in groups of 8: up to 7 bytes past a pixel's channels are read (they meet
  * zero weights), so the input needs 8 bytes of slack after its end. Exactly C bytes per output
  * pixel are written.
@@ -147,6 +150,132 @@ function interiorTwo<M>(base: usize, rowBytes: i32, ch: i32, c8: i32, sW: i32, c
   }
 }
 
+/**
+ * Four horizontally adjacent output pixels (A, B, C, D from `base`, one stride apart) of a 3×3
+ * window wholly inside the input, all channel groups. Taps are paired along the row: input
+ * columns (0, 1), (2, 3), … of the strip are interleaved once per row and every pixel takes
+ * two dots from them, so each pixel's row costs two dots per channel half and the inputs and
+ * interleaves serve up to four pixels. A pixel whose first column is even uses the row's
+ * weights as (w0, w1) and (w2, 0) (`WA`, `WB`); one whose first column is odd (stride 1, B
+ * and D) uses (0, w0) and (w1, w2) (`WC`, `WD`). The rows are a loop so that no compiler
+ * hoists the three rows' loads together and spills them.
+ * `rows`: the row packing, DW3X3_ROW_BYTES per group; per row ky, 128 bytes: WA, WB, WC, WD,
+ * each as channels 0–3 then 4–7 (i16x8 pairs).
+ */
+// @inline
+function stripFour<M>(base: usize, rowBytes: i32, ch: i32, c8: i32, sW: i32, rows: usize, ibias: usize, params: usize, mode: i32, op: usize, zo: v128, qlo: v128, qhi: v128, flo: v128, fhi: v128, magic: v128, magicZ: v128): void {
+  const hdr = params;
+  const c = <usize>ch;
+  const zero = i32x4.splat(0);
+  let pp = params + <usize>PARAM_HEADER_BYTES;
+  let wp = rows;
+  for (let cg = 0; cg < c8; cg += 8) {
+    const bp = ibias + (<usize>cg << 2);
+    let aL = v128.load(bp, 0);
+    let aH = v128.load(bp, 16);
+    let bL = aL;
+    let bH = aH;
+    let cL = aL;
+    let cH = aH;
+    let dL = aL;
+    let dH = aH;
+    let r = base + <usize>cg;
+    let w = wp;
+    const end = wp + 384;
+    if (sW == 1) {
+      while (w < end) {
+        // columns 0, 1: A (w0, w1), B (0, w0)
+        let x = v128.load8x8_s(r);
+        let y = v128.load8x8_s(r + c);
+        let pL = lo16(x, y);
+        let pH = hi16(x, y);
+        aL = i32x4.add(aL, i32x4.dot_i16x8_s(pL, v128.load(w, 0)));
+        aH = i32x4.add(aH, i32x4.dot_i16x8_s(pH, v128.load(w, 16)));
+        bL = i32x4.add(bL, i32x4.dot_i16x8_s(pL, v128.load(w, 64)));
+        bH = i32x4.add(bH, i32x4.dot_i16x8_s(pH, v128.load(w, 80)));
+        // columns 2, 3: A (w2, 0), B (w1, w2), C (w0, w1), D (0, w0)
+        x = v128.load8x8_s(r + (c << 1));
+        y = v128.load8x8_s(r + c * 3);
+        pL = lo16(x, y);
+        pH = hi16(x, y);
+        aL = i32x4.add(aL, i32x4.dot_i16x8_s(pL, v128.load(w, 32)));
+        aH = i32x4.add(aH, i32x4.dot_i16x8_s(pH, v128.load(w, 48)));
+        bL = i32x4.add(bL, i32x4.dot_i16x8_s(pL, v128.load(w, 96)));
+        bH = i32x4.add(bH, i32x4.dot_i16x8_s(pH, v128.load(w, 112)));
+        cL = i32x4.add(cL, i32x4.dot_i16x8_s(pL, v128.load(w, 0)));
+        cH = i32x4.add(cH, i32x4.dot_i16x8_s(pH, v128.load(w, 16)));
+        dL = i32x4.add(dL, i32x4.dot_i16x8_s(pL, v128.load(w, 64)));
+        dH = i32x4.add(dH, i32x4.dot_i16x8_s(pH, v128.load(w, 80)));
+        // columns 4, 5: C (w2, 0), D (w1, w2)
+        x = v128.load8x8_s(r + (c << 2));
+        y = v128.load8x8_s(r + c * 5);
+        pL = lo16(x, y);
+        pH = hi16(x, y);
+        cL = i32x4.add(cL, i32x4.dot_i16x8_s(pL, v128.load(w, 32)));
+        cH = i32x4.add(cH, i32x4.dot_i16x8_s(pH, v128.load(w, 48)));
+        dL = i32x4.add(dL, i32x4.dot_i16x8_s(pL, v128.load(w, 96)));
+        dH = i32x4.add(dH, i32x4.dot_i16x8_s(pH, v128.load(w, 112)));
+        r += <usize>rowBytes;
+        w += 128;
+      }
+    } else {
+      // stride 2: pixels start at columns 0, 2, 4, 6; every pixel uses (w0, w1), (w2, 0)
+      while (w < end) {
+        let x = v128.load8x8_s(r);
+        let y = v128.load8x8_s(r + c);
+        let pL = lo16(x, y);
+        let pH = hi16(x, y);
+        aL = i32x4.add(aL, i32x4.dot_i16x8_s(pL, v128.load(w, 0)));
+        aH = i32x4.add(aH, i32x4.dot_i16x8_s(pH, v128.load(w, 16)));
+        x = v128.load8x8_s(r + (c << 1));
+        y = v128.load8x8_s(r + c * 3);
+        pL = lo16(x, y);
+        pH = hi16(x, y);
+        aL = i32x4.add(aL, i32x4.dot_i16x8_s(pL, v128.load(w, 32)));
+        aH = i32x4.add(aH, i32x4.dot_i16x8_s(pH, v128.load(w, 48)));
+        bL = i32x4.add(bL, i32x4.dot_i16x8_s(pL, v128.load(w, 0)));
+        bH = i32x4.add(bH, i32x4.dot_i16x8_s(pH, v128.load(w, 16)));
+        x = v128.load8x8_s(r + (c << 2));
+        y = v128.load8x8_s(r + c * 5);
+        pL = lo16(x, y);
+        pH = hi16(x, y);
+        bL = i32x4.add(bL, i32x4.dot_i16x8_s(pL, v128.load(w, 32)));
+        bH = i32x4.add(bH, i32x4.dot_i16x8_s(pH, v128.load(w, 48)));
+        cL = i32x4.add(cL, i32x4.dot_i16x8_s(pL, v128.load(w, 0)));
+        cH = i32x4.add(cH, i32x4.dot_i16x8_s(pH, v128.load(w, 16)));
+        x = v128.load8x8_s(r + c * 6);
+        y = v128.load8x8_s(r + c * 7);
+        pL = lo16(x, y);
+        pH = hi16(x, y);
+        cL = i32x4.add(cL, i32x4.dot_i16x8_s(pL, v128.load(w, 32)));
+        cH = i32x4.add(cH, i32x4.dot_i16x8_s(pH, v128.load(w, 48)));
+        dL = i32x4.add(dL, i32x4.dot_i16x8_s(pL, v128.load(w, 0)));
+        dH = i32x4.add(dH, i32x4.dot_i16x8_s(pH, v128.load(w, 16)));
+        x = v128.load8x8_s(r + (c << 3));
+        dL = i32x4.add(dL, i32x4.dot_i16x8_s(lo16(x, zero), v128.load(w, 32)));
+        dH = i32x4.add(dH, i32x4.dot_i16x8_s(hi16(x, zero), v128.load(w, 48)));
+        r += <usize>rowBytes;
+        w += 128;
+      }
+    }
+    const pq = pp + <usize>PARAM_BLOCK_BYTES;
+    let q0 = requant4c<M>(aL, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ);
+    let q1 = requant4c<M>(aH, pq, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ);
+    storeGroup(op + <usize>cg, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q0, q1), q0), ch - cg);
+    q0 = requant4c<M>(bL, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ);
+    q1 = requant4c<M>(bH, pq, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ);
+    storeGroup(op + c + <usize>cg, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q0, q1), q0), ch - cg);
+    q0 = requant4c<M>(cL, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ);
+    q1 = requant4c<M>(cH, pq, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ);
+    storeGroup(op + (c << 1) + <usize>cg, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q0, q1), q0), ch - cg);
+    q0 = requant4c<M>(dL, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ);
+    q1 = requant4c<M>(dH, pq, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ);
+    storeGroup(op + c * 3 + <usize>cg, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q0, q1), q0), ch - cg);
+    pp += <usize>(PARAM_BLOCK_BYTES << 1);
+    wp += 384;
+  }
+}
+
 /** Any window, only the valid taps, zero point subtracted explicitly. */
 // @inline
 function general<M>(base: usize, rowBytes: i32, ch: i32, c8: i32, kW: i32, kyA: i32, kyB: i32, kxA: i32, kxB: i32, w: usize, zv: v128, params: usize, mode: i32, op: usize, zo: v128, qlo: v128, qhi: v128, flo: v128, fhi: v128, magic: v128, magicZ: v128): void {
@@ -198,6 +327,7 @@ function dwT<M>(
   // two pixels at a time (strides 1 and 2): the column packing follows the tap pairs
   const two = fast && (sW == 1 || sW == 2);
   const cols = pairs + <usize>((c8 >> 3) * 160);
+  const rows = cols + <usize>((c8 >> 3) * 192);
   let op = out;
   for (let oy = 0; oy < outH; oy++) {
     const iy0 = oy * sH - padT;
@@ -207,7 +337,11 @@ function dwT<M>(
     for (let ox = 0; ox < outW; ox++) {
       const ix0 = ox * sW - padL;
       const base = inp + <usize>(iy0 * rowBytes + ix0 * ch);
-      if (rowFast && two && ox >= oxA && ox + 1 < oxB) {
+      if (rowFast && two && ox >= oxA && ox + 3 < oxB) {
+        stripFour<M>(base, rowBytes, ch, c8, sW, rows, ibias, params, mode, op, zo, qlo, qhi, flo, fhi, magic, magicZ);
+        op += <usize>(3 * ch);
+        ox += 3;
+      } else if (rowFast && two && ox >= oxA && ox + 1 < oxB) {
         interiorTwo<M>(base, rowBytes, ch, c8, sW, cols, ibias, params, mode, op, zo, qlo, qhi, flo, fhi, magic, magicZ);
         op += <usize>ch;
         ox++;
