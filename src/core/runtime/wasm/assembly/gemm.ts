@@ -27,7 +27,7 @@
  * C: `m` rows, stride `ldc` bytes; exactly `n` bytes of each row are written.
  * Overflow: |a·b| ≤ 128·128, int32 accumulators are exact for K < 2^17.
  */
-import { requant4c } from './requant';
+import { requant4c, requant4s } from './requant';
 
 import { storeBytes } from './store';
 import { MODE_DOUBLE, MODE_SINGLE, MODE_XNNPACK, PARAM_HEADER_BYTES, PARAM_BLOCK_BYTES } from './layout';
@@ -129,10 +129,15 @@ export function tile4<M>(pack: usize, pairs: i32, b: usize, n: i32, params: usiz
       storeCols(c3 + <usize>col, finish4<M>(s30, bias0, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ), cols);
       return;
     }
-    let s01 = s00;
-    let s11 = s00;
-    let s21 = s00;
-    let s31 = s00;
+    // the bias is the accumulators' starting value
+    s00 = v128.load(pp);
+    s10 = s00;
+    s20 = s00;
+    s30 = s00;
+    let s01 = v128.load(pp, PARAM_BLOCK_BYTES);
+    let s11 = s01;
+    let s21 = s01;
+    let s31 = s01;
     while (pk < packEnd) {
       const x = v128.load(pk);
       const w0 = v128.load(bp, 0);
@@ -152,12 +157,31 @@ export function tile4<M>(pack: usize, pairs: i32, b: usize, n: i32, params: usiz
       pk += 16;
       bp += 32;
     }
-    const bias0 = v128.load(pp);
-    const bias1 = v128.load(pp, PARAM_BLOCK_BYTES);
-    storeCols(c0 + <usize>col, finish8<M>(s00, s01, bias0, bias1, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ), cols);
-    storeCols(c1 + <usize>col, finish8<M>(s10, s11, bias0, bias1, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ), cols);
-    storeCols(c2 + <usize>col, finish8<M>(s20, s21, bias0, bias1, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ), cols);
-    storeCols(c3 + <usize>col, finish8<M>(s30, s31, bias0, bias1, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ), cols);
+    const pq = pp + <usize>PARAM_BLOCK_BYTES;
+    if (cols >= 8) {
+      // rows in pairs: one narrow to bytes for two rows, stored as the vector's two halves
+      const zero = i32x4.splat(0);
+      const sc0 = isFloat<M>() ? v128.load(pp, 16) : zero;
+      const sc1 = isFloat<M>() ? v128.load(pq, 16) : zero;
+      let r = i8x16.narrow_i16x8_s(
+        i16x8.narrow_i32x4_s(requant4s<M>(s00, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ, sc0), requant4s<M>(s01, pq, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ, sc1)),
+        i16x8.narrow_i32x4_s(requant4s<M>(s10, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ, sc0), requant4s<M>(s11, pq, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ, sc1)),
+      );
+      v128.store64_lane(c0 + <usize>col, r, 0);
+      v128.store64_lane(c1 + <usize>col, r, 1);
+      r = i8x16.narrow_i16x8_s(
+        i16x8.narrow_i32x4_s(requant4s<M>(s20, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ, sc0), requant4s<M>(s21, pq, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ, sc1)),
+        i16x8.narrow_i32x4_s(requant4s<M>(s30, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ, sc0), requant4s<M>(s31, pq, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ, sc1)),
+      );
+      v128.store64_lane(c2 + <usize>col, r, 0);
+      v128.store64_lane(c3 + <usize>col, r, 1);
+    } else {
+      const zero = i32x4.splat(0);
+      storeCols(c0 + <usize>col, finish8<M>(s00, s01, zero, zero, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ), cols);
+      storeCols(c1 + <usize>col, finish8<M>(s10, s11, zero, zero, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ), cols);
+      storeCols(c2 + <usize>col, finish8<M>(s20, s21, zero, zero, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ), cols);
+      storeCols(c3 + <usize>col, finish8<M>(s30, s31, zero, zero, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ), cols);
+    }
     pp += <usize>(PARAM_BLOCK_BYTES << 1);
   }
 }

@@ -98,10 +98,19 @@ export function requant4<M>(x: v128, pp: usize, hdr: usize, mode: i32): v128 {
  */
 // @inline
 export function requant4c<M>(x: v128, pp: usize, hdr: usize, mode: i32, zo: v128, qlo: v128, qhi: v128, flo: v128, fhi: v128, magic: v128, magicZ: v128): v128 {
+  return requant4s<M>(x, pp, hdr, mode, zo, qlo, qhi, flo, fhi, magic, magicZ, isFloat<M>() ? v128.load(pp, 16) : i32x4.splat(0));
+}
+
+/**
+ * requant4c with the block's float32 scale (xnnpack) already in `scale` (a register tile loads
+ * it once for all its rows; the integer modes ignore it and read their block).
+ */
+// @inline
+export function requant4s<M>(x: v128, pp: usize, hdr: usize, mode: i32, zo: v128, qlo: v128, qhi: v128, flo: v128, fhi: v128, magic: v128, magicZ: v128, scale: v128): v128 {
   if (isFloat<M>()) {
     // (float)acc · scale, clamped to [qmin − zOut, qmax − zOut], rounded half to even by the
     // magic-bias addition, then the zero point comes back with the bias's bit pattern.
-    let f = f32x4.mul(f32x4.convert_i32x4_s(x), v128.load(pp, 16));
+    let f = f32x4.mul(f32x4.convert_i32x4_s(x), scale);
     f = f32x4.pmax(f, flo);
     f = f32x4.pmin(f, fhi);
     f = f32x4.add(f, magic);
