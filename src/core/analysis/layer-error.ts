@@ -37,7 +37,7 @@ import { setBatchSize } from '../ir/transforms';
 import { prepareFloatGraph } from '../quant/ptq';
 import { Interpreter, opName, opTypeLabel } from '../runtime/interpreter';
 import type { RoundingMode } from '../runtime/kernel';
-import { quantizeToCodes } from '../runtime/quantized-util';
+import { QUANT_RANGES, quantizeToCodes } from '../runtime/quantized-util';
 import { analyzeCost } from './cost';
 import type { HistogramData } from './histogram';
 import { Histogram } from './histogram';
@@ -218,20 +218,19 @@ const LINEAR: Readonly<Record<string, { weight: number; axis: number }>> = {
   TRANSPOSE_CONV: { weight: 1, axis: 0 },
 };
 
-const INT_RANGE: Readonly<Record<string, [number, number]>> = { int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767] };
 
 function isActivation(t: Tensor | undefined): boolean {
   return t !== undefined && t.data === undefined;
 }
 
 function isIntegerActivation(t: Tensor | undefined): boolean {
-  return isActivation(t) && t!.dtype in INT_RANGE && !!t!.quant && t!.quant.scale.length === 1;
+  return isActivation(t) && QUANT_RANGES[t!.dtype] !== undefined && !!t!.quant && t!.quant.scale.length === 1;
 }
 
 /** Float values → a tensor of `t`'s type (quantized with its per-tensor parameters when integer). */
 export function toTensorData(t: Tensor, x: Float32Array): TensorData {
   if (t.dtype === 'float32') return x;
-  const range = INT_RANGE[t.dtype];
+  const range = QUANT_RANGES[t.dtype];
   if (!range || !t.quant) throw new UserError('unsupported', `Tensor '${t.name}' is ${t.dtype}; QuantLab feeds float32, int8, uint8 or int16 inputs.`);
   return quantizeToCodes(x, t.dtype, t.quant.scale[0], t.quant.zeroPoint[0]);
 }
@@ -408,7 +407,7 @@ export async function analyzeLayers(floatGraph: Graph, quantGraph: Graph, data: 
         unmatched.push(tensor.name);
         continue;
       }
-      const [qmin, qmax] = INT_RANGE[tensor.dtype];
+      const [qmin, qmax] = QUANT_RANGES[tensor.dtype]!;
       const s = tensor.quant!.scale[0];
       const z = tensor.quant!.zeroPoint[0];
       const shape = qi.tensorShape(t);
@@ -416,7 +415,7 @@ export async function analyzeLayers(floatGraph: Graph, quantGraph: Graph, data: 
       let isolated: Matched['isolated'] = null;
       const one = oneOpGraph(qGraph, oi, (k) => qi.tensorShape(k));
       const feeds = one.inputs.map((k) => ({ fTensor: floatOf(k) ?? -1, tensor: qGraph.tensors[k] }));
-      if (feeds.every((fd) => fd.fTensor >= 0 && ['float32', ...Object.keys(INT_RANGE)].includes(fd.tensor.dtype))) {
+      if (feeds.every((fd) => fd.fTensor >= 0 && ['float32', ...Object.keys(QUANT_RANGES)].includes(fd.tensor.dtype))) {
         try {
           isolated = { graph: Interpreter.prepare(one.graph, { rounding }), feeds, output: tensor };
         } catch {

@@ -11,12 +11,11 @@
  * (wasm/kernel-bridge.ts).
  */
 import { ModelFormatError } from '../../errors';
-import type { DType } from '../../ir/types';
 import type { RoundingMode } from '../kernel';
 import { defineKernel } from '../kernel';
 import { f32, requireInput } from '../kernel-util';
 import type { QuantData, Requantizer } from '../quantized-util';
-import { arithmeticFor, makeRequantizer, requantize, tensorQuant } from '../quantized-util';
+import { arithmeticFor, makeRequantizer, QUANT_RANGES, requantize, tensorQuant } from '../quantized-util';
 import { normaliseAxis, stridesOf } from '../tensor-utils';
 import type { Int8Engine } from '../wasm/engine';
 import { inHeap } from '../wasm/kernel-bridge';
@@ -37,16 +36,10 @@ export interface QuantizeState {
   rounding: RoundingMode;
 }
 
-const RANGES: Partial<Record<DType, [number, number]>> = {
-  int8: [-128, 127],
-  uint8: [0, 255],
-  int16: [-32768, 32767],
-};
-
 export const quantizeFloat32 = defineKernel<'QUANTIZE', QuantizeState>({
   opType: 'QUANTIZE',
   flavour: 'float32',
-  accepts: (sig) => sig.inputs[0] === 'float32' && sig.outputs.length === 1 && RANGES[sig.outputs[0]] !== undefined,
+  accepts: (sig) => sig.inputs[0] === 'float32' && sig.outputs.length === 1 && QUANT_RANGES[sig.outputs[0]] !== undefined,
   prepare({ label, inputs, outputs, rounding, int8Engine }) {
     const input = requireInput(label, inputs, 0, 'data');
     const out = outputs[0];
@@ -67,7 +60,7 @@ export const quantizeFloat32 = defineKernel<'QUANTIZE', QuantizeState>({
       axisSize = shape[axis];
       innerSize = stridesOf(shape)[axis];
     }
-    const [qmin, qmax] = RANGES[out.dtype]!;
+    const [qmin, qmax] = QUANT_RANGES[out.dtype]!;
     return {
       outputShapes: [shape],
       state: {
@@ -138,7 +131,7 @@ export interface RequantizeState {
 export const quantizeRequantize = defineKernel<'QUANTIZE', RequantizeState>({
   opType: 'QUANTIZE',
   flavour: 'int8',
-  accepts: (sig) => ['int8', 'uint8', 'int16'].includes(sig.inputs[0] ?? '') && sig.outputs.length === 1 && RANGES[sig.outputs[0]] !== undefined,
+  accepts: (sig) => ['int8', 'uint8', 'int16'].includes(sig.inputs[0] ?? '') && sig.outputs.length === 1 && QUANT_RANGES[sig.outputs[0]] !== undefined,
   prepare({ label, inputs, outputs, rounding }) {
     const input = requireInput(label, inputs, 0, 'data');
     const out = outputs[0];
@@ -147,7 +140,7 @@ export const quantizeRequantize = defineKernel<'QUANTIZE', RequantizeState>({
     const ratio = Math.fround(qx.scale / qy.scale);
     const delegated = (input.dtype === 'int8' || input.dtype === 'uint8') && out.dtype === input.dtype && ratio >= 2 ** -8 && ratio <= 2 ** 7;
     const arithmetic = arithmeticFor(rounding, delegated, 'double-rounding');
-    const [qmin, qmax] = RANGES[out.dtype]!;
+    const [qmin, qmax] = QUANT_RANGES[out.dtype]!;
     return {
       outputShapes: [[...input.shape]],
       state: {

@@ -15,9 +15,9 @@ import { FidelityAccumulator, type Fidelity } from '../../../core/analysis/fidel
 import { checkFitsInput, DatasetHasher, openDataset, parseDatasetSpec, type Dataset, type Preprocess } from '../../../core/data/dataset';
 import { UserError } from '../../../core/errors';
 import { readTflite } from '../../../core/formats/tflite/reader';
-import type { DType, Graph, Tensor, TensorData } from '../../../core/ir/types';
+import type { Graph, Tensor, TensorData } from '../../../core/ir/types';
 import { Interpreter } from '../../../core/runtime/interpreter';
-import { quantizeToCodes } from '../../../core/runtime/quantized-util';
+import { QUANT_RANGES, quantizeToCodes } from '../../../core/runtime/quantized-util';
 import type { RoundingMode } from '../../../core/runtime/kernel';
 import { evaluateInParallel, PARALLEL_MIN_SAMPLES, startEvalPool, type EvalPool } from '../parallel-eval';
 import type { JobContext, JobResult } from '../types';
@@ -59,8 +59,6 @@ export function evalDataSpec(p: EvalParams): string {
   throw new UserError('bad-input', 'eval needs a dataset spec (e.g. mnist:test or random:100).');
 }
 
-const INT_RANGES: Partial<Record<DType, [number, number]>> = { int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767] };
-
 interface LoadedModel {
   graph: Graph;
   bytes: Uint8Array;
@@ -93,7 +91,7 @@ function perTensorQuant(t: Tensor, file: string): { scale: number; zeroPoint: nu
 /** Turns a float sample into what the model input takes. */
 function makeFeeder(input: Tensor, file: string, perSample: number): (sample: Float32Array) => TensorData {
   if (input.dtype === 'float32') return (s) => s;
-  const range = INT_RANGES[input.dtype];
+  const range = QUANT_RANGES[input.dtype];
   if (!range) throw new UserError('bad-input', `Model '${file}': input '${input.name}' is ${input.dtype}; eval feeds float32, int8, uint8 and int16 inputs.`);
   const { scale, zeroPoint } = perTensorQuant(input, file);
   const out = input.dtype === 'int8' ? new Int8Array(perSample) : input.dtype === 'uint8' ? new Uint8Array(perSample) : new Int16Array(perSample);
@@ -105,7 +103,7 @@ function makeReaders(graph: Graph, file: string): ((data: TensorData) => Float64
   return graph.outputs.map((t) => {
     const tensor = graph.tensors[t];
     if (tensor.dtype === 'float32') return (d) => Float64Array.from(d as Float32Array);
-    if (INT_RANGES[tensor.dtype] || tensor.dtype === 'int32') {
+    if (QUANT_RANGES[tensor.dtype] || tensor.dtype === 'int32') {
       if (tensor.quant && tensor.quant.scale.length > 0) {
         const { scale, zeroPoint } = perTensorQuant(tensor, file);
         return (d) => Float64Array.from(d as ArrayLike<number>, (q) => scale * (q - zeroPoint));
