@@ -157,8 +157,10 @@ function interiorTwo<M>(base: usize, rowBytes: i32, ch: i32, c8: i32, sW: i32, c
  * two dots from them, so each pixel's row costs two dots per channel half and the inputs and
  * interleaves serve up to four pixels. A pixel whose first column is even uses the row's
  * weights as (w0, w1) and (w2, 0) (`WA`, `WB`); one whose first column is odd (stride 1, B
- * and D) uses (0, w0) and (w1, w2) (`WC`, `WD`). The rows are a loop so that no compiler
- * hoists the three rows' loads together and spills them.
+ * and D) uses (0, w0) and (w1, w2) (`WC`, `WD`). The rows are a loop so that the compilers
+ * do not hoist all three rows' loads together. V8 still issues a row's 14 loads first and
+ * spills part of the accumulators; the ways around that tried so far (a loop per column pair,
+ * a store fencing the loads, the channel halves in two passes) were slower (bench/RESULTS.md).
  * `rows`: the row packing, DW3X3_ROW_BYTES per group; per row ky, 128 bytes: WA, WB, WC, WD,
  * each as channels 0–3 then 4–7 (i16x8 pairs).
  */

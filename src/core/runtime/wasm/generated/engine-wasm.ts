@@ -3,7 +3,7 @@
 // Compiler: assemblyscript 0.28.20, flags: --enable simd -O3 --noAssert --runtime stub --importMemory --noExportMemory --disableWarning 112
 
 /** sha256 of the AssemblyScript sources this module was built from. */
-export const ENGINE_WASM_SOURCES_SHA256 = '0c9868e7ce20401826ac31437f783987658aec446858d9589998249d7267c91f';
+export const ENGINE_WASM_SOURCES_SHA256 = '912d716060f86acbbe574cb59a8bf1c798a8573e2e73d1315ebe754eba1fa981';
 /** sha256 of the module bytes. */
 export const ENGINE_WASM_SHA256 = 'd15cf3037d8fd379e539372c5599e6ee6a1ecd454571bbb0c7738eeae470ea67';
 export const ENGINE_WASM_BYTES = 82504;
