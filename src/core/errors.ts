@@ -21,6 +21,18 @@ export class ModelFormatError extends UserError {
   }
 }
 
+/**
+ * A zip archive that cannot be read: truncated, corrupted, encrypted or compressed with a method
+ * QuantLab does not read. Format readers built on zip (Keras 3 `.keras`, `.npz`, bundles) turn it
+ * into their own error where the archive is one of theirs.
+ */
+export class ArchiveError extends UserError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('bad-archive', message, options);
+    this.name = 'ArchiveError';
+  }
+}
+
 /** The graph asks for something the runtime cannot do (unknown op, bad shapes). */
 export class UnsupportedError extends UserError {
   constructor(message: string, options?: { cause?: unknown }) {

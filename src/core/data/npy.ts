@@ -17,8 +17,8 @@
  * past the end, or a shape whose element count overflows is refused, naming the file and value.
  * Arrays come back in the IR's representation (DType + TensorData, little-endian).
  */
-import { UserError } from '../errors';
-import { looksLikeZip, ZipArchive } from '../formats/keras/zip';
+import { ArchiveError, UserError } from '../errors';
+import { looksLikeZip, ZipArchive } from '../zip/reader';
 import { dtypeSizeBytes, elementCount, formatShape } from '../ir/graph';
 import type { DType, TensorData } from '../ir/types';
 import { writeZip } from '../zip/writer';
@@ -380,7 +380,7 @@ export function readNpz(bytes: Uint8Array, fileName: string): Map<string, NpyArr
     }
   } catch (e) {
     if (e instanceof NpyFormatError) throw e;
-    if (e instanceof UserError) throw new NpyFormatError(e.message, { cause: e });
+    if (e instanceof ArchiveError) throw new NpyFormatError(e.message, { cause: e });
     throw e;
   }
   return out;

@@ -4,7 +4,7 @@
  */
 import { deflateRawSync } from 'node:zlib';
 import { UserError } from '../errors';
-import { crc32 } from '../formats/keras/zip';
+import { crc32 } from './reader';
 
 export interface ZipInput {
   name: string;

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../../core/errors';
-import { ZipArchive } from '../../core/formats/keras/zip';
+import { ZipArchive } from '../../core/zip/reader';
 import { writeZip } from '../../core/zip/writer';
 import { sha256Hex, writeFileAtomic } from './artifacts';
 import type { WorkspaceStore } from './index';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { WorkspaceStore } from '../../../src/main/store';
 import { exportBundle, importBundle, MANIFEST } from '../../../src/main/store/bundle';
-import { ZipArchive } from '../../../src/core/formats/keras/zip';
+import { ZipArchive } from '../../../src/core/zip/reader';
 import { writeZip } from '../../../src/core/zip/writer';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'ql-bundle-'));

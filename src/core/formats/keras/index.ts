@@ -7,7 +7,7 @@ import type { Model } from '../../ir/types';
 import type { ModelFormatModule, ModelSource } from '../index';
 import { looksLikeHdf5 } from './hdf5';
 import { readKerasArchive, readKerasH5 } from './reader';
-import { looksLikeZip, ZipArchive } from './zip';
+import { looksLikeZip, ZipArchive } from '../../zip/reader';
 
 /** The file to read: its name (quoted in messages) and its bytes. */
 export interface KerasModelFile {

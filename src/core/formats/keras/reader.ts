@@ -12,12 +12,12 @@
  *
  * Optimizer state in any of these files is ignored.
  */
-import { ModelFormatError } from '../../errors';
+import { ArchiveError, ModelFormatError } from '../../errors';
 import type { Model } from '../../ir/types';
 import { type Hdf5File, withHdf5 } from './hdf5';
 import { kerasToGraph, type KerasFlavor, type KerasWeight } from './layers';
 import { parseJsonObject, parseTopology, type KerasLayer, type KerasTopology } from './topology';
-import { ZipArchive } from './zip';
+import { ZipArchive } from '../../zip/reader';
 
 /** Reads a Keras `.h5` (Keras 2 or 3). */
 export async function readKerasH5(bytes: Uint8Array, fileName: string): Promise<Model> {
@@ -54,17 +54,27 @@ export async function readKerasH5(bytes: Uint8Array, fileName: string): Promise<
   });
 }
 
+/** An unreadable archive is an unreadable model here. */
+function asModelFormat<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof ArchiveError) throw new ModelFormatError(e.message, { cause: e });
+    throw e;
+  }
+}
+
 /** Reads a Keras 3 `.keras` archive. */
 export async function readKerasArchive(bytes: Uint8Array, fileName: string): Promise<Model> {
-  const zip = ZipArchive.open(bytes, fileName);
+  const zip = asModelFormat(() => ZipArchive.open(bytes, fileName));
   if (!zip.has('config.json')) {
     throw new ModelFormatError(`${fileName} is a zip archive but not a Keras model: it has no 'config.json'.`);
   }
   const decoder = new TextDecoder('utf-8');
-  const config = parseJsonObject(decoder.decode(zip.read('config.json')), fileName, "'config.json'");
+  const config = parseJsonObject(decoder.decode(asModelFormat(() => zip.read('config.json'))), fileName, "'config.json'");
   let kerasVersion: string | undefined;
   if (zip.has('metadata.json')) {
-    const meta = parseJsonObject(decoder.decode(zip.read('metadata.json')), fileName, "'metadata.json'");
+    const meta = parseJsonObject(decoder.decode(asModelFormat(() => zip.read('metadata.json'))), fileName, "'metadata.json'");
     if (typeof meta.keras_version === 'string') kerasVersion = meta.keras_version;
   }
   const topology = parseTopology(config, fileName);
@@ -73,7 +83,7 @@ export async function readKerasArchive(bytes: Uint8Array, fileName: string): Pro
     throw new ModelFormatError(`${fileName} has no 'model.weights.h5'${other}.`);
   }
   const weightsName = `${fileName}/model.weights.h5`;
-  return withHdf5(zip.read('model.weights.h5'), weightsName, (h5) => {
+  return withHdf5(asModelFormat(() => zip.read('model.weights.h5')), weightsName, (h5) => {
     const paths = genericWeightPaths(h5, topology);
     const weightsOf = (layer: KerasLayer): KerasWeight[] => {
       const group = paths.get(layer.name);

@@ -1,14 +1,14 @@
 /**
- * A small, bounds-checked zip reader for Keras 3 `.keras` archives (config.json, metadata.json,
- * model.weights.h5). It reads the central directory (the authoritative list of entries), then
+ * A small, bounds-checked zip reader (Keras 3 `.keras` archives, `.npz` arrays, QuantLab bundles).
+ * It reads the central directory (the authoritative list of entries), then
  * each entry's local header; entries are stored (method 0) or deflated (method 8). ZIP64
  * records are understood, encryption and other methods are refused with a sentence.
  *
  * Every offset read from the file is checked against the file length before use, so a
- * truncated or corrupted archive raises a ModelFormatError instead of reading out of bounds.
+ * truncated or corrupted archive raises an ArchiveError instead of reading out of bounds.
  */
 import { inflateRawSync } from 'node:zlib';
-import { ModelFormatError } from '../../errors';
+import { ArchiveError } from '../errors';
 
 export interface ZipEntry {
   name: string;
@@ -53,7 +53,7 @@ export class ZipArchive {
   static open(bytes: Uint8Array, fileName: string): ZipArchive {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const fail = (why: string): never => {
-      throw new ModelFormatError(`${fileName} is not a readable zip archive: ${why}.`);
+      throw new ArchiveError(`${fileName} is not a readable zip archive: ${why}.`);
     };
     if (bytes.length < EOCD_MIN_BYTES) fail(`it is only ${bytes.length} bytes long`);
 
@@ -141,11 +141,11 @@ export class ZipArchive {
   read(name: string): Uint8Array {
     const entry = this.entries.get(name);
     const fail = (why: string): never => {
-      throw new ModelFormatError(`${this.fileName}: zip entry '${name}' cannot be read: ${why}.`);
+      throw new ArchiveError(`${this.fileName}: zip entry '${name}' cannot be read: ${why}.`);
     };
     if (!entry) {
       const names = [...this.entries.keys()].map((n) => `'${n}'`).join(', ');
-      throw new ModelFormatError(`${this.fileName} has no zip entry '${name}' (it holds ${names || 'no entries'}).`);
+      throw new ArchiveError(`${this.fileName} has no zip entry '${name}' (it holds ${names || 'no entries'}).`);
     }
     if (entry.flags & 0x1) fail('it is encrypted');
     const h = entry.localHeaderOffset;

@@ -2,9 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ModelFormatError } from '../../../../../src/core/errors';
-import { crc32, looksLikeZip, ZipArchive } from '../../../../../src/core/formats/keras/zip';
-import { seeded, zipArchive } from './fixtures';
+import { ArchiveError } from '../../../../src/core/errors';
+import { crc32, looksLikeZip, ZipArchive } from '../../../../src/core/zip/reader';
+import { seeded, zipArchive } from '../formats/keras/fixtures';
 
 const enc = new TextEncoder();
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -44,10 +44,10 @@ describe('zip reader', () => {
     expect(() => ZipArchive.open(enc.encode('hello'), 'a.keras')).toThrow('a.keras is not a readable zip archive: it is only 5 bytes long.');
     expect(() => ZipArchive.open(new Uint8Array(100), 'b.keras')).toThrow(/b\.keras is not a readable zip archive: no end-of-central-directory record was found/);
     // Cut in the middle: the end record is gone.
-    expect(() => ZipArchive.open(archive.subarray(0, archive.length - 200), 'c.keras')).toThrow(ModelFormatError);
+    expect(() => ZipArchive.open(archive.subarray(0, archive.length - 200), 'c.keras')).toThrow(ArchiveError);
     // Cut off the front: the directory points past the end of what is left... or the data is.
     const front = archive.subarray(5000);
-    expect(() => ZipArchive.open(front, 'd.keras').read('model.weights.h5')).toThrow(ModelFormatError);
+    expect(() => ZipArchive.open(front, 'd.keras').read('model.weights.h5')).toThrow(ArchiveError);
   });
 
   it('detects corrupted data through the CRC', () => {
@@ -56,7 +56,7 @@ describe('zip reader', () => {
     const flipped = archive.slice();
     const start = 30 + 'config.json'.length + 8 + 30 + 'model.weights.h5'.length + 10; // inside the deflate stream
     flipped[start] ^= 0xff;
-    expect(() => ZipArchive.open(flipped, 'f.keras').read('model.weights.h5')).toThrow(ModelFormatError);
+    expect(() => ZipArchive.open(flipped, 'f.keras').read('model.weights.h5')).toThrow(ArchiveError);
   });
 
   it('refuses encryption and unknown compression methods', () => {
@@ -82,12 +82,12 @@ describe('zip reader', () => {
         const zip = ZipArchive.open(cut, 'fuzz.keras');
         for (const name of zip.entries.keys()) zip.read(name);
       } catch (e) {
-        expect(e).toBeInstanceOf(ModelFormatError);
+        expect(e).toBeInstanceOf(ArchiveError);
       }
     }
   });
 
-  const real = resolve(fileURLToPath(import.meta.url), '../../../../../../../shared/keras-mnist/k3_func_cnn.keras');
+  const real = resolve(fileURLToPath(import.meta.url), '../../../../../../shared/keras-mnist/k3_func_cnn.keras');
   it.skipIf(!existsSync(real))('reads the real Keras 3.8 archive', () => {
     const zip = ZipArchive.open(new Uint8Array(readFileSync(real)), 'k3_func_cnn.keras');
     expect([...zip.entries.keys()]).toEqual(['metadata.json', 'config.json', 'model.weights.h5']);
