@@ -137,7 +137,7 @@ export const DW3X3_ROW_BYTES = 384;
 export const DW3X3_GROUP_BYTES = DW3X3_PAIR_BYTES + DW3X3_COLUMN_BYTES + DW3X3_ROW_BYTES;
 
 /**
- * 3×3 depthwise weights [9][C] → two packings, one after the other (groups of 8 channels):
+ * 3×3 depthwise weights [9][C] → three packings, one after the other (groups of 8 channels):
  *  1. per group, tap pairs (0,1) (2,3) (4,5) (6,7) (8,–) × channel halves, each 8 int16
  *     interleaved as (w_t[c], w_t+1[c]) for 4 channels (DW3X3_PAIR_BYTES per group);
  *  2. per group, per column kx: rows (0, 1) interleaved as (w[0][kx][c], w[1][kx][c]) for
